@@ -1,0 +1,103 @@
+"""`ChunkedEnv`: execute an action chunk (C x A) as one step, the unit every WA policy acts in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from warl.core.envs.contract import EXECUTED_ACTION_KEY, INTERVENED_KEY, first_frame
+
+# Re-plans the rest of a chunk from the current observation: (obs, remaining) -> (remaining, A).
+Refill = Callable[[Any, int], np.ndarray]
+
+
+class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
+    """Executes a (C, A) chunk open-loop, stopping early when the episode ends.
+
+    ``step(chunk)`` returns the last observation, the chunk's summed reward, and ``info`` with
+    ``executed_actions`` (C, A; rows after an early stop are zero), ``steps_executed``,
+    ``intervened`` (C,) bool, ``rewards`` (C,), the last step's ``success``, and ``frames`` (the
+    first camera image, or ``render()``, per executed step) when ``record_frames``.
+
+    If ``refill`` is given, the rest of the chunk is re-planned after every intervened step, so
+    that once the intervention ends the remaining actions come from a fresh inference on the
+    current observation (HALO-WA's rule) instead of a stale plan.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, np.ndarray],
+        chunk: int,
+        *,
+        refill: Refill | None = None,
+        record_frames: bool = False,
+    ) -> None:
+        super().__init__(env)
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {chunk}")
+        base = env.action_space
+        if not isinstance(base, spaces.Box) or len(base.shape) != 1:
+            raise TypeError(f"ChunkedEnv needs a 1-D Box action space, got {base}")
+        self.chunk = chunk
+        self.refill = refill
+        self.record_frames = record_frames
+        self.action_dim = base.shape[0]
+        self.action_space = spaces.Box(
+            np.tile(base.low, (chunk, 1)), np.tile(base.high, (chunk, 1)), dtype=base.dtype
+        )
+        self._last_obs: Any = None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self._last_obs = obs
+        if self.record_frames:
+            info["frames"] = [self._frame(obs)]
+        return obs, info
+
+    def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        chunk = np.array(action, dtype=np.float32)  # a copy: refill may overwrite rows
+        if chunk.ndim != 2 or chunk.shape[1] != self.action_dim or not 1 <= len(chunk) <= self.chunk:
+            raise ValueError(
+                f"expected an action chunk of shape (k, {self.action_dim}) with 1 <= k <= "
+                f"{self.chunk}, got {chunk.shape}"
+            )
+        executed = np.zeros((self.chunk, self.action_dim), dtype=np.float32)
+        intervened = np.zeros(self.chunk, dtype=bool)
+        rewards = np.zeros(self.chunk, dtype=np.float32)
+        frames = []
+        obs, terminated, truncated, info = self._last_obs, False, False, {}
+        steps = 0
+        for i in range(len(chunk)):
+            obs, reward, terminated, truncated, info = self.env.step(chunk[i])
+            executed[i] = info.get(EXECUTED_ACTION_KEY, chunk[i])
+            intervened[i] = bool(info.get(INTERVENED_KEY, False))
+            rewards[i] = reward
+            steps = i + 1
+            if self.record_frames:
+                frames.append(self._frame(obs))
+            if terminated or truncated:
+                break
+            if intervened[i] and self.refill is not None and i + 1 < len(chunk):
+                chunk[i + 1 :] = self.refill(obs, len(chunk) - i - 1)
+        self._last_obs = obs
+        out = dict(info)
+        out.update(
+            executed_actions=executed,
+            steps_executed=steps,
+            intervened=intervened,
+            rewards=rewards,
+        )
+        if self.record_frames:
+            out["frames"] = frames
+        return obs, float(rewards.sum()), terminated, truncated, out
+
+    def _frame(self, obs: Any) -> np.ndarray | None:
+        frame = first_frame(obs) if isinstance(obs, dict) else None
+        if frame is None:
+            rendered = self.env.render()
+            frame = None if rendered is None else np.asarray(rendered)
+        return frame

@@ -1,0 +1,1 @@
+"""warl.plugins: the built-in plugins, registered through `registry.yaml` like any third party."""

@@ -1,0 +1,1 @@
+"""Built-in world-action model and world model plugins."""
