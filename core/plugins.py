@@ -48,9 +48,16 @@ class PluginInfo:
     dist: str
     version: str
     source: str
+    module: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "dist": self.dist, "version": self.version, "source": self.source}
+        return {
+            "name": self.name,
+            "dist": self.dist,
+            "version": self.version,
+            "source": self.source,
+            "module": self.module,
+        }
 
 
 class PluginManager:
@@ -126,7 +133,8 @@ class PluginManager:
                 f"{', '.join(hookspecs.HOOK_KINDS)}.",
             )
             return False
-        self.infos[name] = PluginInfo(name, dist or name, version, source)
+        module = getattr(plugin, "__name__", None) or type(plugin).__module__
+        self.infos[name] = PluginInfo(name, dist or name, version, source, module)
         return True
 
     def load_entrypoints(self, group: str = ENTRY_POINT_GROUP) -> None:

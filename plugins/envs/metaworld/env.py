@@ -34,10 +34,19 @@ REWARD_TYPES = ("sparse", "dense")
 _RENDERERS: weakref.WeakSet[mujoco.Renderer] = weakref.WeakSet()
 
 
-@atexit.register
 def _close_renderers() -> None:
     for renderer in list(_RENDERERS):
         renderer.close()
+
+
+def _track(renderer: mujoco.Renderer) -> mujoco.Renderer:
+    if not _RENDERERS:
+        # Registered after MuJoCo's own EGL exit handler (imported with the first renderer), so
+        # it runs before that handler terminates the display.
+        atexit.unregister(_close_renderers)
+        atexit.register(_close_renderers)
+    _RENDERERS.add(renderer)
+    return renderer
 
 
 class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
@@ -198,8 +207,8 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def _render(self, camera: str, size: int) -> np.ndarray:
         renderer = self._renderers.get(size)
         if renderer is None:
-            renderer = self._renderers[size] = mujoco.Renderer(self._mw.model, size, size)
-            _RENDERERS.add(renderer)
+            renderer = mujoco.Renderer(self._mw.model, size, size)
+            self._renderers[size] = _track(renderer)
         renderer.update_scene(self._mw.data, camera=camera)
         image = renderer.render()
         if camera in UPSIDE_DOWN_CAMERAS:

@@ -1,0 +1,60 @@
+"""The ``warl`` command line. Sub-commands import their heavy parts only when they run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from warl.core.cli import checking, demos, listing, scaffold
+from warl.core.errors import WarlError
+
+EPILOG = """examples:
+  warl list --kind env                      every registered environment
+  warl info metaworld/peg-insert-side       one plugin's spec, extras and defaults
+  warl check metaworld/peg-insert-side      run the env conformance suite
+  warl demos collect metaworld/reach --episodes 10 --render
+  warl new-plugin my-envs --kind env        scaffold a pip-installable plugin
+
+environment variables:
+  WARL_PLUGINS=a,b          load only these plugins (entry-point names; built-ins are 'warl')
+  WARL_DISABLE_PLUGINS=a,b  never load these plugins
+  WARL_STRICT=1             a plugin that fails to load is an error instead of a warning
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warl",
+        description="warl: plug robot-learning environments, algorithms, world models and "
+        "reward models together and compare them fairly.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from warl import __version__
+
+    parser.add_argument("--version", action="version", version=f"warl {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (listing, checking, demos, scaffold):
+        module.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except WarlError as exc:
+        print(f"warl: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("warl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

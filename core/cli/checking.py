@@ -1,0 +1,58 @@
+"""``warl check ID|--all``: the conformance suite."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from warl.core.errors import ConfigError
+from warl.core.make import missing_requirement
+from warl.core.registry import default_registry
+
+
+def add_commands(commands: Any) -> None:
+    p = commands.add_parser(
+        "check",
+        help="run the conformance suite on a plugin",
+        description="Checks: JSON defaults, light registration module, import without prompts, "
+        "make, contract spaces, gymnasium's check_env, success/instruction info, seeding "
+        "determinism and chunk semantics.",
+    )
+    p.add_argument("id", nargs="?", help="plugin id")
+    p.add_argument("--all", action="store_true", help="check every registered env")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from warl.core.check import check_plugin
+
+    registry = default_registry()
+    if bool(args.id) == bool(args.all):
+        raise ConfigError("give either an id or --all (e.g. `warl check metaworld/reach`)")
+    ids = registry.ids("env") if args.all else [args.id]
+    reports = []
+    for plugin_id in ids:
+        spec = registry.get(plugin_id)
+        missing = missing_requirement(spec)
+        if args.all and missing:
+            report = _skipped(plugin_id, f"{missing} not installed: {spec.install_hint}")
+        else:
+            report = check_plugin(plugin_id, registry)
+        reports.append(report)
+        if not args.json:
+            status = "ok" if report.ok else "FAILED"
+            print(f"{plugin_id}: {status}")
+            for result in report.results:
+                if result.status != "pass" or not args.all:
+                    print(f"  {result.status:<4} {result.name}: {result.message}")
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _skipped(plugin_id: str, why: str) -> Any:
+    from warl.core.check import CheckReport, CheckResult
+
+    return CheckReport(plugin_id, [CheckResult("extras", "skip", why)])

@@ -1,0 +1,173 @@
+"""Demonstrations in HDF5, in the robomimic / LIBERO layout (docs/demos.md).
+
+::
+
+    data/                      attrs: env_args (JSON), env_id, problem_info (JSON with
+                               language_instruction), total, warl_version
+      demo_<i>/                attrs: num_samples, seed, success, instruction, env_id
+        obs/state              (T, S) float32   observation *before* action t
+        obs/rgb_<camera>       (T, H, W, 3) uint8
+        actions                (T, A) float32
+        rewards                (T,) float32
+        dones                  (T,) uint8       1 on the step that terminated the episode
+        success                (T,) bool        info["success"] after action t
+    mask/successful            names of the successful demos (a robomimic filter key)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
+
+Policy = Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+@dataclass
+class Episode:
+    """One recorded episode, step-aligned: ``obs[k][t]`` is what the policy saw before ``actions[t]``."""
+
+    seed: int
+    instruction: str
+    obs: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    actions: list[np.ndarray] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    dones: list[bool] = field(default_factory=list)
+    successes: list[bool] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return any(self.successes)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def record_episode(env: Any, policy: Policy, seed: int) -> Episode:
+    """Run ``policy`` in ``env`` from ``reset(seed=seed)`` until the episode ends."""
+    obs, info = env.reset(seed=seed)
+    episode = Episode(seed=seed, instruction=str(info.get(INSTRUCTION_KEY, "")))
+    episode.obs = {key: [] for key in obs}
+    while True:
+        action = np.asarray(policy(obs), dtype=np.float32)
+        for key, value in obs.items():
+            episode.obs[key].append(value)
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        episode.actions.append(action)
+        episode.rewards.append(float(reward))
+        episode.dones.append(bool(terminated))
+        episode.successes.append(bool(info.get(SUCCESS_KEY, False)))
+        obs = next_obs
+        if terminated or truncated:
+            return episode
+
+
+class DemoWriter:
+    """Appends episodes to an HDF5 file; the file is valid after every episode."""
+
+    def __init__(self, path: str | Path, env_id: str, env_kwargs: dict[str, Any]) -> None:
+        import h5py
+
+        from warl import __version__
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            raise FileExistsError(
+                f"{self.path} already exists; choose another --out or delete it (nothing was "
+                f"overwritten)"
+            )
+        self._file = h5py.File(self.path, "w")
+        self._data = self._file.create_group("data")
+        self._data.attrs["env_id"] = env_id
+        self._data.attrs["env_args"] = json.dumps(
+            {"env_name": env_id, "type": "warl", "env_kwargs": env_kwargs}
+        )
+        self._data.attrs["warl_version"] = __version__
+        self._data.attrs["total"] = 0
+        self.env_id = env_id
+        self.count = 0
+        self.successful: list[str] = []
+
+    def add(self, episode: Episode) -> str:
+        name = f"demo_{self.count}"
+        group = self._data.create_group(name)
+        obs = group.create_group("obs")
+        for key, values in episode.obs.items():
+            array = np.stack(values)
+            compression = "gzip" if array.dtype == np.uint8 else None
+            obs.create_dataset(key, data=array, compression=compression)
+        group.create_dataset("actions", data=np.stack(episode.actions).astype(np.float32))
+        group.create_dataset("rewards", data=np.asarray(episode.rewards, dtype=np.float32))
+        group.create_dataset("dones", data=np.asarray(episode.dones, dtype=np.uint8))
+        group.create_dataset("success", data=np.asarray(episode.successes, dtype=bool))
+        group.attrs.update(
+            num_samples=len(episode), seed=episode.seed, success=episode.success,
+            instruction=episode.instruction, env_id=self.env_id,
+        )
+        self._data.attrs["total"] = int(self._data.attrs["total"]) + len(episode)
+        if episode.instruction:
+            self._data.attrs["problem_info"] = json.dumps(
+                {"language_instruction": episode.instruction}
+            )
+        if episode.success:
+            self.successful.append(name)
+        self._write_mask()
+        self._file.flush()
+        self.count += 1
+        return name
+
+    def _write_mask(self) -> None:
+        mask = self._file.require_group("mask")
+        if "successful" in mask:
+            del mask["successful"]
+        mask.create_dataset("successful", data=np.array(self.successful, dtype="S"))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@contextmanager
+def demo_writer(path: str | Path, env_id: str, env_kwargs: dict[str, Any]) -> Iterator[DemoWriter]:
+    writer = DemoWriter(path, env_id, env_kwargs)
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
+def demo_info(path: str | Path) -> dict[str, Any]:
+    """A summary of a demo file: env, counts, success rate, lengths, observation keys."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "data" not in f:
+            raise ValueError(f"{path} has no 'data' group; it is not a robomimic/warl demo file")
+        data = f["data"]
+        demos = sorted(data.keys(), key=lambda n: int(n.split("_")[-1]))
+        lengths = [int(data[d].attrs.get("num_samples", len(data[d]["actions"]))) for d in demos]
+        successes = [bool(data[d].attrs.get("success", False)) for d in demos]
+        first = data[demos[0]] if demos else None
+        obs_shapes = (
+            {k: list(v.shape[1:]) for k, v in first["obs"].items()} if first is not None else {}
+        )
+        return {
+            "path": str(path),
+            "env_id": str(data.attrs.get("env_id", "")),
+            "env_args": json.loads(data.attrs.get("env_args", "{}")),
+            "instruction": str(first.attrs.get("instruction", "")) if first is not None else "",
+            "episodes": len(demos),
+            "successful": int(sum(successes)),
+            "success_rate": float(np.mean(successes)) if demos else 0.0,
+            "total_samples": int(sum(lengths)),
+            "mean_length": float(np.mean(lengths)) if demos else 0.0,
+            "obs": obs_shapes,
+            "action_dim": int(first["actions"].shape[1]) if first is not None else 0,
+        }

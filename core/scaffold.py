@@ -1,0 +1,227 @@
+"""``warl new-plugin``: write a pip-installable plugin package with one hookimpl and a test."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+from string import Template
+
+from warl.core.errors import ConfigError
+from warl.core.spec import KINDS
+
+HOOKS = {
+    "env": "warl_register_envs",
+    "algorithm": "warl_register_algorithms",
+    "world_model": "warl_register_world_models",
+    "reward": "warl_register_rewards",
+}
+
+PYPROJECT = Template('''[build-system]
+requires = ["setuptools>=69"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "$dist"
+version = "0.1.0"
+description = "A warl $kind plugin."
+requires-python = ">=3.10"
+dependencies = ["warl"]
+
+[project.entry-points."warl.plugins"]
+$name = "$pkg.register"
+
+[tool.setuptools]
+packages = ["$pkg"]
+''')
+
+REGISTER = Template('''"""Registration module: returns specs only, imports nothing heavy (`warl check` verifies)."""
+
+from warl import hookimpl
+
+
+@hookimpl
+def $hook():
+    return [
+        {
+            "id": "$name/$impl",
+            "kind": "$kind",
+            "target": "$pkg.$impl_module:$cls",
+            "summary": "$summary",
+            "tags": ["example"],
+            "defaults": $defaults,
+        }
+    ]
+''')
+
+IMPLS = {
+    "env": ('''"""A 2-D point that must reach a goal: the smallest env that follows the warl contract."""
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class $cls(gym.Env):
+    metadata = {"render_modes": []}
+
+    def __init__(self, max_episode_steps: int = 50, tolerance: float = 0.05):
+        self.max_episode_steps = max_episode_steps
+        self.tolerance = tolerance
+        self.observation_space = spaces.Dict(
+            {"state": spaces.Box(-2.0, 2.0, (4,), dtype=np.float32)}
+        )
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._pos = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        self._goal = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        self._t = 0
+        return self._obs(), {"success": False, "instruction": "Move the point to the goal."}
+
+    def step(self, action):
+        action = np.clip(np.asarray(action, dtype=np.float32), -1, 1)
+        self._pos = np.clip(self._pos + 0.1 * action, -1, 1).astype(np.float32)
+        self._t += 1
+        success = bool(np.linalg.norm(self._pos - self._goal) < self.tolerance)
+        truncated = not success and self._t >= self.max_episode_steps
+        return self._obs(), float(success), success, truncated, {"success": success}
+
+    def _obs(self):
+        return {"state": np.concatenate([self._pos, self._goal]).astype(np.float32)}
+''', "{'max_episode_steps': 50}"),
+    "algorithm": ('''"""A random-chunk algorithm: the template of the warl algorithm interface."""
+
+import numpy as np
+
+
+class $cls:
+    needs = frozenset()
+
+    def __init__(self, env, chunk: int = 4, seed: int = 0):
+        self.action_space = env.action_space
+        self.chunk = chunk
+        self.rng = np.random.default_rng(seed)
+        self.updates = 0
+
+    def act(self, observation, wa_output=None, explore=False):
+        low, high = self.action_space.low, self.action_space.high
+        return self.rng.uniform(low, high, (self.chunk, *low.shape)).astype(np.float32)
+
+    def update(self, batch):
+        self.updates += 1
+        return {"updates": float(self.updates)}
+
+    def state_dict(self):
+        return {"updates": self.updates}
+
+    def load_state_dict(self, state):
+        self.updates = int(state["updates"])
+''', "{'chunk': 4}"),
+    "world_model": ('''"""A world-action model template: replace `infer` with your model's inference."""
+
+import numpy as np
+
+
+class $cls:
+    def __init__(self, horizon: int = 8, action_dim: int = 4):
+        self.horizon = horizon
+        self.action_dim = action_dim
+
+    def infer(self, observations, instruction):
+        batch = len(observations["state"])
+        return {
+            "ref_actions": np.zeros((batch, self.horizon, self.action_dim), np.float32),
+            "latents": np.asarray(observations["state"], np.float32)[:, None, :],
+        }
+''', "{'horizon': 8}"),
+    "reward": ('''"""A reward model template: 1 when the observation shows success."""
+
+import numpy as np
+
+
+class $cls:
+    def __init__(self, threshold: float = 0.05):
+        self.threshold = threshold
+
+    def __call__(self, observations):
+        state = np.asarray(observations["state"], np.float32)
+        return (np.abs(state).sum(-1) < self.threshold).astype(np.float32)
+''', "{'threshold': 0.05}"),
+}
+
+TEST = Template('''"""Checks the plugin is discovered through its entry point and builds."""
+
+import warl
+from warl.core.registry import create_registry
+
+
+def test_registered_and_builds():
+    registry = create_registry()
+    assert "$name/$impl" in registry.ids("$kind"), registry.failures
+    assert not [f for f in registry.failures if f.plugin == "$name"]
+    assert registry.make("$name/$impl"$make_args) is not None
+
+
+def test_version():
+    assert warl.__version__
+''')
+
+
+def _identifier(name: str) -> str:
+    pkg = re.sub(r"\\W", "_", name.replace("-", "_")).lower()
+    if not pkg.isidentifier() or keyword.iskeyword(pkg):
+        raise ConfigError(f"cannot derive a Python package name from {name!r}; use letters and '-'")
+    return pkg
+
+
+def scaffold_plugin(name: str, kind: str, parent: Path) -> Path:
+    """Create ``parent/<name>`` and return it; refuses to overwrite an existing directory."""
+    if kind not in KINDS:
+        raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        raise ConfigError(f"plugin name {name!r}: use lowercase letters, digits and '-'")
+    root = parent / name
+    if root.exists():
+        raise ConfigError(f"{root} already exists; pick another name or directory")
+    pkg = _identifier(name)
+    impl = {"env": "reach", "algorithm": "random", "world_model": "zero", "reward": "near"}[kind]
+    cls = {"env": "PointReachEnv", "algorithm": "RandomChunks", "world_model": "ZeroWA",
+           "reward": "NearOrigin"}[kind]
+    impl_source, defaults = IMPLS[kind]
+    values = {
+        "dist": f"warl-{name}" if not name.startswith("warl-") else name,
+        "name": name, "pkg": pkg, "kind": kind, "hook": HOOKS[kind], "impl": impl,
+        "impl_module": kind, "cls": cls, "defaults": defaults,
+        "summary": f"Example {kind} from `warl new-plugin`.",
+        "make_args": "" if kind != "algorithm" else ", _point_env()",
+    }
+    files = {
+        "pyproject.toml": PYPROJECT.substitute(values),
+        "README.md": f"# {values['dist']}\n\nA warl {kind} plugin. Install with "
+        f"`pip install -e .`, then `warl list` shows `{name}/{impl}` and `pytest` tests it.\n",
+        f"{pkg}/__init__.py": f'"""{values["dist"]}: a warl {kind} plugin."""\n',
+        f"{pkg}/register.py": REGISTER.substitute(values),
+        f"{pkg}/{kind}.py": Template(impl_source).substitute(values),
+        f"tests/test_{pkg}.py": TEST.substitute(values) + (_POINT_ENV if kind == "algorithm" else ""),
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+_POINT_ENV = '''
+
+def _point_env():
+    import gymnasium as gym
+    import numpy as np
+
+    class _Env(gym.Env):
+        observation_space = gym.spaces.Dict({"state": gym.spaces.Box(-1, 1, (2,), np.float32)})
+        action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+
+    return _Env()
+'''
