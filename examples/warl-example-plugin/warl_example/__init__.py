@@ -1,0 +1,1 @@
+"""warl-example-plugin: how a third party ships warl plugins as a pip package."""
