@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
+from warl.core.errors import ConfigError
 
 Policy = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -80,7 +81,7 @@ class DemoWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
-            raise FileExistsError(
+            raise ConfigError(
                 f"{self.path} already exists; choose another --out or delete it (nothing was "
                 f"overwritten)"
             )

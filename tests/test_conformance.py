@@ -1,0 +1,49 @@
+"""`warl check` over every registered env id (parametrized by id)."""
+
+import pytest
+
+from warl.core.check import check_plugin
+from warl.core.make import missing_requirement
+from warl.core.registry import create_registry
+
+REGISTRY = create_registry()
+ENV_IDS = REGISTRY.ids("env")
+
+
+def test_every_builtin_env_is_registered():
+    assert len([i for i in ENV_IDS if i.startswith("metaworld/")]) == 50
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_env_conforms(env_id):
+    spec = REGISTRY.get(env_id)
+    if missing_requirement(spec):
+        pytest.skip(f"{spec.install_hint} to check {env_id}")
+    report = check_plugin(env_id, REGISTRY)
+    failures = [f"{r.name}: {r.message}" for r in report.results if r.status == "fail"]
+    assert not failures, "\n".join(failures)
+    assert {r.name for r in report.results if r.status == "pass"} >= {
+        "gymnasium_check_env", "seeding_determinism", "chunk_semantics", "light_registration",
+        "noninteractive_import", "success_and_instruction", "defaults_json",
+    }
+
+
+def test_checker_catches_a_broken_env():
+    from tests.conftest import plugin_module
+    from warl import PluginSpec, hookimpl
+
+    @hookimpl
+    def warl_register_envs():
+        return [PluginSpec(id="bad/nondeterministic", kind="env",
+                           target="tests.broken_envs:NondeterministicEnv"),
+                PluginSpec(id="bad/no-success", kind="env",
+                           target="tests.broken_envs:NoSuccessEnv")]
+
+    registry = create_registry(entry_points=False, plugins=[
+        ("bad", plugin_module("bad", warl_register_envs=warl_register_envs))])
+    report = check_plugin("bad/nondeterministic", registry)
+    failed = {r.name: r.message for r in report.results if r.status == "fail"}
+    assert "seeding_determinism" in failed and "self.np_random" in failed["seeding_determinism"]
+    report = check_plugin("bad/no-success", registry)
+    failed = {r.name: r.message for r in report.results if r.status == "fail"}
+    assert "info['success']" in failed["success_and_instruction"]
