@@ -73,7 +73,7 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def heavy_imports_of(module: str) -> tuple[str, ...]:
     """Heavy modules that importing ``module`` pulls in (measured in a fresh interpreter)."""
     code = (
@@ -87,7 +87,7 @@ def heavy_imports_of(module: str) -> tuple[str, ...]:
     return tuple(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def interactive_import_error(module: str) -> str | None:
     """None if ``module`` imports with stdin closed; else what went wrong."""
     try:
@@ -157,7 +157,8 @@ def check_spaces(ctx: Context) -> str:
     obs_space = env.observation_space
     if not isinstance(obs_space, spaces.Dict):
         raise ContractError(
-            f"observation_space must be a flat gymnasium.spaces.Dict, got {type(obs_space).__name__}"
+            "observation_space must be a flat gymnasium.spaces.Dict, got "
+            f"{type(obs_space).__name__}"
         )
     state = obs_space.spaces.get("state")
     if not isinstance(state, spaces.Box) or state.dtype != np.float32:
@@ -248,17 +249,18 @@ def check_chunks(ctx: Context) -> str:
     env.action_space.seed(5)
     chunk = np.stack([env.action_space.sample() for _ in range(CHUNK)])
     env.reset(seed=3)
-    expected_reward, obs = 0.0, None
-    for i, action in enumerate(chunk):
+    expected_reward, obs, steps = 0.0, None, 0
+    for action in chunk:
         obs, reward, terminated, truncated, _ = env.step(action)
         expected_reward += float(reward)
+        steps += 1
         if terminated or truncated:
             break
     chunked = ChunkedEnv(env, CHUNK)
     chunked.reset(seed=3)
     c_obs, c_reward, _, _, info = chunked.step(chunk)
-    if info["steps_executed"] != i + 1:
-        raise ContractError(f"chunk ran {info['steps_executed']} steps, expected {i + 1}")
+    if info["steps_executed"] != steps:
+        raise ContractError(f"chunk ran {info['steps_executed']} steps, expected {steps}")
     if info["executed_actions"].shape != chunk.shape or info["intervened"].shape != (CHUNK,):
         raise ContractError("chunk info has wrong executed_actions / intervened shapes")
     if not np.isclose(c_reward, expected_reward) or not _same(c_obs, obs or {}):

@@ -33,7 +33,7 @@ Policy = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 @dataclass
 class Episode:
-    """One recorded episode, step-aligned: ``obs[k][t]`` is what the policy saw before ``actions[t]``."""
+    """One recorded episode; ``obs[k][t]`` is what the policy saw before ``actions[t]``."""
 
     seed: int
     instruction: str

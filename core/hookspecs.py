@@ -8,7 +8,7 @@ someone calls ``warl.make(id)``. Every hook is documented with an example in doc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import pluggy
 
@@ -18,7 +18,7 @@ PROJECT_NAME = "warl"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
-SpecLike = PluginSpec | Mapping[str, Any]
+SpecLike: TypeAlias = PluginSpec | Mapping[str, Any]
 
 # Hook name -> the kind of every spec it returns. Registration checks the match.
 HOOK_KINDS: dict[str, str] = {

@@ -154,7 +154,8 @@ class PluginManager:
                     traceback.format_exc(),
                 )
                 continue
-            self.register(plugin, ep.name, dist=dist, version=version, source=f"entry point {group}")
+            source = f"entry point {group}"
+            self.register(plugin, ep.name, dist=dist, version=version, source=source)
 
     def hookimpls(self, hook_name: str) -> Iterator[tuple[str, Any]]:
         """(plugin name, function) for every implementation of ``hook_name``, in name order."""

@@ -35,7 +35,7 @@ $name = "$pkg.register"
 packages = ["$pkg"]
 ''')
 
-REGISTER = Template('''"""Registration module: returns specs only, imports nothing heavy (`warl check` verifies)."""
+REGISTER = Template('''"""Registration module: returns specs only and imports nothing heavy."""
 
 from warl import hookimpl
 
@@ -55,7 +55,7 @@ def $hook():
 ''')
 
 IMPLS = {
-    "env": ('''"""A 2-D point that must reach a goal: the smallest env that follows the warl contract."""
+    "env": ('''"""A 2-D point that must reach a goal: a minimal env following the warl contract."""
 
 import gymnasium as gym
 import numpy as np
@@ -119,7 +119,7 @@ class $cls:
     def load_state_dict(self, state):
         self.updates = int(state["updates"])
 ''', "{'chunk': 4}"),
-    "world_model": ('''"""A world-action model template: replace `infer` with your model's inference."""
+    "world_model": ('''"""A world-action model template: put your model's inference in `infer`."""
 
 import numpy as np
 
@@ -204,7 +204,8 @@ def scaffold_plugin(name: str, kind: str, parent: Path) -> Path:
         f"{pkg}/__init__.py": f'"""{values["dist"]}: a warl {kind} plugin."""\n',
         f"{pkg}/register.py": REGISTER.substitute(values),
         f"{pkg}/{kind}.py": Template(impl_source).substitute(values),
-        f"tests/test_{pkg}.py": TEST.substitute(values) + (_POINT_ENV if kind == "algorithm" else ""),
+        f"tests/test_{pkg}.py": TEST.substitute(values) + (_POINT_ENV if kind == "algorithm"
+                                                            else ""),
     }
     for rel, text in files.items():
         path = root / rel

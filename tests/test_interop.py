@@ -26,7 +26,9 @@ def test_sb3_sac_trains_on_a_warl_env(tmp_path):
     model.learn(total_timesteps=300)
     assert model.num_timesteps == 300 and model.replay_buffer.size() == 300
     after = list(model.policy.actor.parameters())
-    assert any(not np.allclose(a.detach().numpy(), b.numpy()) for a, b in zip(after, before))
+    pairs = zip(after, before, strict=True)
+    changed = [not np.allclose(a.detach().numpy(), b.numpy()) for a, b in pairs]
+    assert any(changed)
     model.save(tmp_path / "sac")
     action, _ = sb3.SAC.load(tmp_path / "sac").predict(env.reset(seed=1)[0], deterministic=True)
     assert env.action_space.contains(action)

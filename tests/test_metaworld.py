@@ -5,10 +5,10 @@ import pytest
 
 pytest.importorskip("metaworld")
 
-from warl.core.envs import GatedExpert, InterventionWrapper  # noqa: E402
-from warl.core.errors import ConfigError  # noqa: E402
-from warl.plugins.envs.metaworld.env import UPSIDE_DOWN_CAMERAS, MetaWorldEnv  # noqa: E402
-from warl.plugins.envs.metaworld.expert import MetaWorldExpert, expert_intervention  # noqa: E402
+from warl.core.envs import GatedExpert, InterventionWrapper
+from warl.core.errors import ConfigError
+from warl.plugins.envs.metaworld.env import UPSIDE_DOWN_CAMERAS, MetaWorldEnv
+from warl.plugins.envs.metaworld.expert import MetaWorldExpert, expert_intervention
 
 
 def test_seed_fixes_and_varies_object_and_goal():

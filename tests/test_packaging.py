@@ -1,7 +1,8 @@
 """Packaging: every package directory is listed in pyproject, the version is consistent."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import warl
 

@@ -126,7 +126,8 @@ def test_make_passes_defaults_and_rejects_bad_kwargs():
     registry = fresh(plugin_module("p", warl_register_envs=warl_register_envs))
     assert registry.make("t/thing") == {"size": 3, "colour": "red"}
     assert registry.make("t/thing", colour="blue")["colour"] == "blue"
-    with pytest.raises(BadKwargsError, match="'sise'.*Accepted: colour, size.*did you mean 'size'"):
+    expected = r"'sise'.*Accepted: colour, size.*did you mean 'size'"
+    with pytest.raises(BadKwargsError, match=expected):
         registry.make("t/thing", sise=4)
 
 

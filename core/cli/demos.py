@@ -37,7 +37,13 @@ def add_commands(commands: Any) -> None:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from warl.core.demos import demo_writer, record_episode
 

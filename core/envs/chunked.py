@@ -60,7 +60,8 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
 
     def step(self, action: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         chunk = np.array(action, dtype=np.float32)  # a copy: refill may overwrite rows
-        if chunk.ndim != 2 or chunk.shape[1] != self.action_dim or not 1 <= len(chunk) <= self.chunk:
+        shape_ok = chunk.ndim == 2 and chunk.shape[1] == self.action_dim
+        if not shape_ok or not 1 <= len(chunk) <= self.chunk:
             raise ValueError(
                 f"expected an action chunk of shape (k, {self.action_dim}) with 1 <= k <= "
                 f"{self.chunk}, got {chunk.shape}"
@@ -69,7 +70,8 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
         intervened = np.zeros(self.chunk, dtype=bool)
         rewards = np.zeros(self.chunk, dtype=np.float32)
         frames = []
-        obs, terminated, truncated, info = self._last_obs, False, False, {}
+        obs, terminated, truncated = self._last_obs, False, False
+        info: dict[str, Any] = {}
         steps = 0
         for i in range(len(chunk)):
             obs, reward, terminated, truncated, info = self.env.step(chunk[i])

@@ -18,7 +18,8 @@ def write_mp4(path: str | Path, frames: list[np.ndarray], fps: int = 30) -> Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # macro_block_size=1 keeps small frames (e.g. 64x64) at their size instead of padding.
-    with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1) as writer:
+    writer: Any = imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=1)
+    with writer:
         for frame in frames:
             writer.append_data(np.asarray(frame, dtype=np.uint8))
     return path

@@ -23,7 +23,8 @@ class MetaWorldExpert:
         from metaworld.policies import ENV_POLICY_MAP
 
         self.task = task
-        self._policy = ENV_POLICY_MAP[metaworld_name(task)]()
+        # The map is typed with the abstract base class; its values are concrete policies.
+        self._policy = ENV_POLICY_MAP[metaworld_name(task)]()  # type: ignore[abstract]
 
     def __call__(self, observation: Mapping[str, Any] | np.ndarray) -> np.ndarray:
         state = observation[STATE_KEY] if isinstance(observation, Mapping) else observation
@@ -38,5 +39,5 @@ def expert_intervention(
     min_takeover_steps: int = 10,
 ) -> GatedExpert:
     """The scripted expert as a human-gated `InterventionSource` (see `DeviationGate`)."""
-    gate = DeviationGate(threshold=threshold, release=release, min_takeover_steps=min_takeover_steps)
+    gate = DeviationGate(threshold, release, min_takeover_steps)
     return GatedExpert(MetaWorldExpert(task), gate)
