@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def raw_env(task: str):
@@ -65,7 +65,8 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, (args.steps, 4)).astype(np.float32)
-    horizon = 480  # below MetaWorld's 500-step limit; the warl env never terminates on random actions
+    # Below MetaWorld's 500-step limit; random actions never succeed, so nothing terminates.
+    horizon = 480
 
     raw = raw_env(args.task)
     raw.seed(0)
