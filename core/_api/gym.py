@@ -26,10 +26,7 @@ def register_gymnasium_envs(registry: Registry | None = None) -> list[str]:
     registered = []
     for spec in registry.specs("env"):
         if spec.id in gymnasium.registry:
-            existing = gymnasium.registry[spec.id]
-            if existing.kwargs.get("warl_id") == spec.id:
-                continue
-            # Never overwrite another project's env silently.
+            # Already ours, or another project's env, which is never overwritten.
             continue
         gymnasium.register(
             id=spec.id,
