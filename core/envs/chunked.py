@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from warl.core.envs.contract import EXECUTED_ACTION_KEY, INTERVENED_KEY, first_frame
+from warl.core.envs.contract import EXECUTED_ACTION_KEY, INTERVENED_KEY, video_frame
 
 # Re-plans the rest of a chunk from the current observation: (obs, remaining) -> (remaining, A).
 Refill = Callable[[Any, int], np.ndarray]
@@ -98,8 +98,4 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
         return obs, float(rewards.sum()), terminated, truncated, out
 
     def _frame(self, obs: Any) -> np.ndarray | None:
-        frame = first_frame(obs) if isinstance(obs, dict) else None
-        if frame is None:
-            rendered = self.env.render()
-            frame = None if rendered is None else np.asarray(rendered)
-        return frame
+        return video_frame(self.env, obs)

@@ -34,3 +34,12 @@ def first_frame(observation: Mapping[str, Any]) -> np.ndarray | None:
     """The first camera image of an observation (used for videos), or None."""
     keys = camera_keys(observation)
     return np.asarray(observation[keys[0]]) if keys else None
+
+
+def video_frame(env: Any, observation: Any) -> np.ndarray | None:
+    """The frame a video shows: the first camera image, else ``env.render()``, else None."""
+    frame = first_frame(observation) if isinstance(observation, Mapping) else None
+    if frame is None:
+        rendered = env.render()
+        frame = None if rendered is None else np.asarray(rendered)
+    return frame

@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from warl.core.envs.contract import first_frame
+from warl.core.envs.contract import video_frame
 
 
 def write_mp4(path: str | Path, frames: list[np.ndarray], fps: int = 30) -> Path:
@@ -72,15 +72,12 @@ class RecordEpisodeVideo(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
     def _capture(self, obs: Any) -> None:
         if not self._recording():
             return
-        frame = first_frame(obs) if isinstance(obs, dict) else None
+        frame = video_frame(self.env, obs)
         if frame is None:
-            rendered = self.env.render()
-            if rendered is None:
-                raise RuntimeError(
-                    "RecordEpisodeVideo needs an rgb_<camera> observation or "
-                    "render_mode='rgb_array'; enable cameras or rendering on the env."
-                )
-            frame = np.asarray(rendered)
+            raise RuntimeError(
+                "RecordEpisodeVideo needs an rgb_<camera> observation or "
+                "render_mode='rgb_array'; enable cameras or rendering on the env."
+            )
         self.frames.append(frame)
 
     def _flush(self) -> None:
