@@ -270,10 +270,13 @@ def check_chunks(ctx: Context) -> str:
     return f"{CHUNK}-step chunk matches single steps"
 
 
-ENV_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
+# Every kind: what `warl list` and `make()` rely on.
+SHARED_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
     ("defaults_json", check_defaults_json),
     ("light_registration", check_light_registration),
     ("noninteractive_import", check_noninteractive_import),
+]
+ENV_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
     ("make", check_make),
     ("contract_spaces", check_spaces),
     ("gymnasium_check_env", check_gymnasium),
@@ -284,19 +287,26 @@ ENV_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
 
 
 def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckReport:
-    """Run the conformance suite for one id (envs now; other kinds add their own checks)."""
+    """Run the conformance suite of the plugin's kind (envs and world models)."""
+    from warl.core import check_models
+
     registry = registry or default_registry()
     spec = registry.get(plugin_id)
     report = CheckReport(plugin_id)
-    if spec.kind != "env":
+    suites = {
+        "env": [*SHARED_CHECKS, *ENV_CHECKS],
+        "world_model": [*SHARED_CHECKS, *check_models.WORLD_MODEL_CHECKS],
+    }
+    if spec.kind not in suites:
         report.results.append(CheckResult("kind", "skip", f"no checks for kind {spec.kind!r} yet"))
         return report
     ctx: Context = {"spec": spec, "registry": registry}
+    skips = (_Skip, check_models.Skip)
     try:
-        for name, check in ENV_CHECKS:
+        for name, check in suites[spec.kind]:
             try:
                 report.results.append(CheckResult(name, "pass", check(ctx)))
-            except _Skip as skip:
+            except skips as skip:
                 report.results.append(CheckResult(name, "skip", str(skip)))
             except Exception as exc:
                 detail = str(exc) if isinstance(exc, ContractError) else traceback.format_exc()

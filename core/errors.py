@@ -103,3 +103,14 @@ class ContractError(WarlError, AssertionError):
 
 class ConfigError(WarlError, ValueError):
     """A configuration or CLI value is invalid."""
+
+
+class IncompatibleModelError(WarlError, ValueError):
+    """A model (or checkpoint) does not fit the env or config it is used with."""
+
+
+class MissingCheckpointError(WarlError, FileNotFoundError):
+    """A checkpoint that should exist (cached or given by path) is not there."""
+
+    def __str__(self) -> str:  # OSError formats its args otherwise
+        return str(self.args[0])

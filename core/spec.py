@@ -15,6 +15,9 @@ KINDS: tuple[str, ...] = ("env", "algorithm", "world_model", "reward")
 # `namespace/name`; the same grammar as Gymnasium's `namespace/name[-vN]`, so every env id is
 # also a valid Gymnasium id (see warl.gym).
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.:-]*$")
+# Algorithms are named after their method (``halo-wa``, ``wa-base``), so their namespace is
+# optional (``sb3/sac`` has one).
+ALGORITHM_ID_PATTERN = re.compile(r"^([A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.:-]*$")
 TARGET_PATTERN = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -33,6 +36,11 @@ class PluginSpec:
         defaults: JSON-serializable keyword arguments passed to the target by ``make()``.
         provider: distribution (or plugin) name that registered the spec; filled in by warl.
         provider_version: that distribution's version; filled in by warl.
+        deployment_gap: envs only: the deployment-gap wrappers ``warl eval`` and ``warl train``
+            apply by default (`warl.core.envs.gap.apply_deployment_gap`); demonstrations and
+            pretraining never use them.
+        check_kwargs: extra keyword arguments ``warl check`` passes to build a small instance
+            (e.g. ``{env: ..., pretrained: false}`` for a world model: untrained weights).
     """
 
     id: str
@@ -45,20 +53,25 @@ class PluginSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     provider: str = ""
     provider_version: str = ""
+    deployment_gap: Mapping[str, Any] = field(default_factory=dict)
+    check_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Accept lists from YAML/JSON but store tuples so specs stay hashable-ish and immutable.
         object.__setattr__(self, "requires", tuple(self.requires))
         object.__setattr__(self, "tags", tuple(self.tags))
-        object.__setattr__(self, "defaults", dict(self.defaults))
+        for name in ("defaults", "deployment_gap", "check_kwargs"):
+            object.__setattr__(self, name, dict(getattr(self, name)))
         self.validate()
 
     def validate(self) -> None:
         """Raise `SpecError` naming the field at fault."""
         who = f"plugin spec {self.id!r}"
-        if not isinstance(self.id, str) or not ID_PATTERN.match(self.id):
+        pattern = ALGORITHM_ID_PATTERN if self.kind == "algorithm" else ID_PATTERN
+        if not isinstance(self.id, str) or not pattern.match(self.id):
+            form = "'name' or 'namespace/name'" if self.kind == "algorithm" else "'namespace/name'"
             raise SpecError(
-                f"{who}: id must look like 'namespace/name' (letters, digits, '-', '_', '.')."
+                f"{who}: id must look like {form} (letters, digits, '-', '_', '.')."
             )
         if self.kind not in KINDS:
             raise SpecError(f"{who}: kind {self.kind!r} is not one of {', '.join(KINDS)}.")
@@ -70,17 +83,21 @@ class PluginSpec:
             raise SpecError(f"{who}: requires must be a list of import names.")
         if not all(isinstance(t, str) for t in self.tags):
             raise SpecError(f"{who}: tags must be strings.")
-        try:
-            json.dumps(self.defaults, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise SpecError(
-                f"{who}: defaults must be JSON-serializable (plain numbers, strings, lists, "
-                f"dicts): {exc}"
-            ) from None
+        for name in ("defaults", "deployment_gap", "check_kwargs"):
+            try:
+                json.dumps(getattr(self, name), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise SpecError(
+                    f"{who}: {name} must be JSON-serializable (plain numbers, strings, lists, "
+                    f"dicts): {exc}"
+                ) from None
+        if self.deployment_gap and self.kind != "env":
+            raise SpecError(f"{who}: deployment_gap applies to envs only, not {self.kind}s.")
 
     @property
     def namespace(self) -> str:
-        return self.id.split("/", 1)[0]
+        """The part before ``/``; empty for a bare algorithm name."""
+        return self.id.split("/", 1)[0] if "/" in self.id else ""
 
     @property
     def install_hint(self) -> str:

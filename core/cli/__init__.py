@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from warl.core.cli import checking, demos, listing, scaffold
+from warl.core.cli import checking, demos, evaluating, listing, pretraining, scaffold
 from warl.core.errors import WarlError
 
 EPILOG = """examples:
@@ -14,12 +14,15 @@ EPILOG = """examples:
   warl info metaworld/peg-insert-side       one plugin's spec, extras and defaults
   warl check metaworld/peg-insert-side      run the env conformance suite
   warl demos collect metaworld/reach --episodes 10 --render
+  warl pretrain metaworld/peg-insert-side   train (or reuse) the built-in WA model
+  warl eval wa-base --env metaworld/peg-insert-side --trials 100
   warl new-plugin my-envs --kind env        scaffold a pip-installable plugin
 
 environment variables:
   WARL_PLUGINS=a,b          load only these plugins (entry-point names; built-ins are 'warl')
   WARL_DISABLE_PLUGINS=a,b  never load these plugins
   WARL_STRICT=1             a plugin that fails to load is an error instead of a warning
+  WARL_CACHE_DIR=path       where pretrained models and demos are cached (~/.cache/warl)
 """
 
 
@@ -35,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"warl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (listing, checking, demos, scaffold):
+    for module in (listing, checking, demos, pretraining, evaluating, scaffold):
         module.add_commands(commands)
     return parser
 

@@ -9,7 +9,13 @@ from warl.core.envs.contract import (
     camera_keys,
     rgb_key,
 )
-from warl.core.envs.gap import ActionNoise, CalibrationOffset, ControlLatency, ObservationNoise
+from warl.core.envs.gap import (
+    ActionNoise,
+    CalibrationOffset,
+    ControlLatency,
+    ObservationNoise,
+    apply_deployment_gap,
+)
 from warl.core.envs.intervention import (
     DeviationGate,
     GatedExpert,
@@ -33,6 +39,7 @@ __all__ = [
     "InterventionWrapper",
     "ObservationNoise",
     "RecordEpisodeVideo",
+    "apply_deployment_gap",
     "camera_keys",
     "rgb_key",
 ]

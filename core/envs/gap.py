@@ -7,7 +7,7 @@ passed to ``reset``, so a gap is reproducible per episode and independent of the
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -139,3 +139,47 @@ class ControlLatency(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         self._queue.append(np.asarray(action))
         return self.env.step(self._queue.popleft())
+
+
+# The deployment-gap config: each key names one wrapper and maps to its keyword arguments.
+# Applied innermost first in this order, so latency delays the already-miscalibrated command.
+GAP_WRAPPERS: dict[str, type[gym.Wrapper[Any, np.ndarray, Any, np.ndarray]]] = {
+    "calibration": CalibrationOffset,
+    "action_noise": ActionNoise,
+    "latency": ControlLatency,
+    "observation_noise": ObservationNoise,
+}
+_SEEDED = (ActionNoise, ObservationNoise)
+
+
+def apply_deployment_gap(
+    env: gym.Env[Any, np.ndarray], gap: Mapping[str, Any] | None, seed: int | None = 0
+) -> gym.Env[Any, np.ndarray]:
+    """Wrap ``env`` in the deployment-gap wrappers that ``gap`` names.
+
+    Example: ``{"calibration": {"bias": [0.1, 0, 0], "yaw_deg": 8}, "latency": {"steps": 1}}``.
+    Keys: ``calibration`` (`CalibrationOffset`), ``action_noise`` (`ActionNoise`),
+    ``latency`` (`ControlLatency`), ``observation_noise`` (`ObservationNoise`).
+    """
+    from warl.core.errors import ConfigError
+
+    if not gap:
+        return env
+    if not isinstance(gap, Mapping):
+        raise ConfigError(f"a deployment gap must be a mapping of wrapper -> settings, got {gap!r}")
+    unknown = set(gap) - set(GAP_WRAPPERS)
+    if unknown:
+        raise ConfigError(
+            f"unknown deployment-gap wrapper(s) {sorted(unknown)}; known: {list(GAP_WRAPPERS)}"
+        )
+    for name, wrapper in GAP_WRAPPERS.items():
+        if name not in gap:
+            continue
+        settings = dict(gap[name] or {})
+        if wrapper in _SEEDED:
+            settings.setdefault("seed", seed)
+        try:
+            env = wrapper(env, **settings)
+        except TypeError as exc:
+            raise ConfigError(f"deployment gap {name!r}: bad settings {settings}: {exc}") from None
+    return env

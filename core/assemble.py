@@ -1,0 +1,127 @@
+"""Put an algorithm, its WA model and a deployment env together, the same way for every command.
+
+Order matters: the WA model is loaded (or pretrained) first, because it decides which cameras
+the env must render; then the env is made, checked against the model, wrapped in the
+deployment gap and in `ChunkedEnv`; then the algorithm is built on both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warl.core.envs.chunked import ChunkedEnv
+from warl.core.envs.gap import apply_deployment_gap
+from warl.core.errors import ConfigError, ContractError
+from warl.core.make import resolve_target
+from warl.core.registry import Registry
+from warl.core.spec import PluginSpec
+from warl.core.world_model import WorldActionModel, check_compatible, env_kwargs_for
+
+DEFAULT_WA_MODEL = "warl/wa-small"
+
+
+@dataclass
+class Assembly:
+    """Everything a run needs; ``specs`` records which plugin (and version) provided what."""
+
+    env: ChunkedEnv
+    algorithm: Any
+    wa_model: WorldActionModel | None
+    deployment_gap: dict[str, Any]
+    specs: dict[str, PluginSpec] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def versions(self) -> dict[str, str]:
+        from warl import __version__
+
+        out = {"warl": __version__}
+        for spec in self.specs.values():
+            out[f"{spec.provider}"] = spec.provider_version
+        return out
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def resolve_gap(spec: PluginSpec, gap: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """``default`` -> the env spec's gap; ``none`` -> no gap; a mapping, JSON text or a file."""
+    if gap is None or gap == "none":
+        return {}
+    if gap == "default":
+        return dict(spec.deployment_gap)
+    if isinstance(gap, Mapping):
+        return dict(gap)
+    import yaml
+
+    text = Path(gap).read_text() if Path(gap).is_file() else gap
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"--gap {gap!r} is neither default, none, a file nor YAML/JSON: {exc}"
+        ) from None
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"--gap must be default, none, a YAML/JSON mapping or a file holding one; got {gap!r}"
+        )
+    return dict(value)
+
+
+def assemble(
+    registry: Registry,
+    algo_id: str,
+    env_id: str,
+    *,
+    algo_settings: Mapping[str, Any] | None = None,
+    wa_model_id: str = DEFAULT_WA_MODEL,
+    wa_settings: Mapping[str, Any] | None = None,
+    gap: str | Mapping[str, Any] | None = "default",
+    gap_seed: int = 0,
+    render: bool = False,
+    show_progress: bool = True,
+) -> Assembly:
+    """Build the WA model (if the algorithm needs one), the deployment env and the algorithm."""
+    algo_spec = registry.get(algo_id, kind="algorithm")
+    env_spec = registry.get(env_id, kind="env")
+    target = resolve_target(algo_spec)
+    needs = frozenset(getattr(target, "needs", frozenset()))
+    specs = {"algorithm": algo_spec, "env": env_spec}
+    wa_model: WorldActionModel | None = None
+    env_kwargs: dict[str, Any] = {}
+    if "wa_model" in needs:
+        wa_spec = registry.get(wa_model_id, kind="world_model")
+        specs["wa_model"] = wa_spec
+        wa_model = registry.make(wa_spec.id, kind="world_model", env=env_id,
+                                 show_progress=show_progress, **dict(wa_settings or {}))
+        if not isinstance(wa_model, WorldActionModel):
+            raise ContractError(f"{wa_spec.id!r} did not build a WorldActionModel")
+        env_kwargs = env_kwargs_for(wa_model)
+    if render and not env_kwargs:
+        env_kwargs["render_mode"] = "rgb_array"
+    base = registry.make(env_spec.id, kind="env", **env_kwargs)
+    if wa_model is not None:
+        check_compatible(wa_model, base, env_id)
+    deployment_gap = resolve_gap(env_spec, gap)
+    deployed = apply_deployment_gap(base, deployment_gap, seed=gap_seed)
+    settings = {**algo_spec.defaults, **dict(algo_settings or {})}
+    extra = {"wa_model": wa_model} if wa_model is not None else {}
+    algorithm = registry.make(algo_spec.id, deployed, kind="algorithm", **extra,
+                              **dict(algo_settings or {}))
+    chunk = int(getattr(algorithm, "chunk", 1))
+    config = {
+        "algorithm": algo_spec.id,
+        "algorithm_settings": settings,
+        "env": env_spec.id,
+        "env_kwargs": {**env_spec.defaults, **env_kwargs},
+        "deployment_gap": deployment_gap,
+        "wa_model": None if wa_model is None else {
+            "id": wa_model_id, "config": json.loads(json.dumps(dict(wa_model.config))),
+        },
+        "chunk": chunk,
+    }
+    return Assembly(ChunkedEnv(deployed, chunk), algorithm, wa_model, deployment_gap, specs,
+                    config)

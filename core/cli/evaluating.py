@@ -1,0 +1,95 @@
+"""``warl eval ALGO --env ENV``: the evaluation protocol, into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from warl.core.cli.options import parse_sets, run_dir
+from warl.core.registry import default_registry
+
+DESCRIPTION = """Evaluates an algorithm on an env under the evaluation protocol: N trials on a
+fixed seed list (trial i of --seed S uses env seed 1000000 + 10000*S + i, never a
+demonstration seed), with the env's default deployment gap (see `warl info ENV`). Prints the
+success rate (with its 95% Wilson interval) and the mean episode length, and writes
+config.json, results.json and videos of the first trials into a run folder."""
+
+EXAMPLES = """examples:
+  warl eval wa-base --env metaworld/peg-insert-side
+  warl eval wa-base --env metaworld/reach --trials 20 --gap none --wa-set obs_mode=state
+  warl eval wa-base --env metaworld/hammer --gap '{calibration: {bias: [0.1, 0, 0]}}'
+"""
+
+
+def add_commands(commands: Any) -> None:
+    p = commands.add_parser(
+        "eval", help="evaluate an algorithm on an env (success rate, episode length, videos)",
+        description=DESCRIPTION, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("algo", help="algorithm id, e.g. wa-base")
+    p.add_argument("--env", required=True, help="env id, e.g. metaworld/peg-insert-side")
+    p.add_argument("--trials", type=int, default=100, help="number of trials (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="evaluation seed list index (default 0)")
+    p.add_argument("--gap", default="default",
+                   help="deployment gap: default (the env's), none, a YAML/JSON mapping, or a "
+                   "file holding one")
+    p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
+                   help="an algorithm setting (repeatable)")
+    p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
+    p.add_argument("--wa-set", dest="wa_sets", action="append", metavar="KEY=VALUE",
+                   help="a world-action model setting, e.g. obs_mode=state (repeatable)")
+    p.add_argument("--videos", type=int, default=3,
+                   help="save videos of the first N trials (default 3)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/eval/<algo>__<env>__<time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print results.json's summary as JSON")
+    p.set_defaults(handler=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from warl.core.errors import ConfigError
+    from warl.core.evaluate import eval_seeds, evaluate
+    from warl.core.progress import progress_bar
+    from warl.core.runs import write_json
+
+    if args.trials < 1:
+        raise ConfigError(f"--trials must be >= 1, got {args.trials}")
+    if args.out is not None and args.out.exists() and any(args.out.iterdir()):
+        raise ConfigError(f"--out {args.out} exists and is not empty; choose a new folder")
+    from warl.core.assemble import assemble
+
+    registry = default_registry()
+    setup = assemble(
+        registry, args.algo, args.env, algo_settings=parse_sets(args.sets),
+        wa_model_id=args.wa_model, wa_settings=parse_sets(args.wa_sets, "--wa-set"),
+        gap=args.gap, gap_seed=args.seed, render=args.videos > 0, show_progress=not args.quiet,
+    )
+    out = args.out or run_dir("runs/eval", args.algo, args.env)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = eval_seeds(args.seed, args.trials)
+    config = {**setup.config, "trials": args.trials, "seed": args.seed, "seeds": seeds}
+    write_json(out / "config.json", {"config": config, "versions": setup.versions()})
+    try:
+        with progress_bar(f"eval {args.algo} on {args.env}", args.trials,
+                          not args.quiet) as advance:
+            result = evaluate(setup.env, setup.algorithm.act, setup.wa_model, seeds,
+                              video_dir=out / "videos", videos=args.videos, advance=advance)
+    finally:
+        setup.close()
+    summary = {"algorithm": args.algo, "env": args.env, **result.summary()}
+    write_json(out / "results.json", {**summary, "config": config,
+                                      "versions": setup.versions(),
+                                      "per_trial": result.to_dict()["per_trial"]})
+    if args.json:
+        print(json.dumps({**summary, "run_dir": str(out)}, indent=2))
+        return 0
+    low, high = summary["success_rate_ci95"]
+    print(f"{args.algo} on {args.env}: success {summary['success_rate']:.1%} "
+          f"(95% CI {low:.1%}-{high:.1%}), mean episode length "
+          f"{summary['mean_episode_length']:.1f}, {args.trials} trials, "
+          f"{summary['wall_time_s']:.0f} s")
+    print(f"run folder: {out}")
+    return 0

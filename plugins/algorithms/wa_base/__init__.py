@@ -1,0 +1,1 @@
+"""``wa-base``: execute the frozen WA model's reference chunks unchanged."""
