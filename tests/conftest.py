@@ -13,6 +13,8 @@ from warl.core.registry import Registry, create_registry
 
 # Headless CPU rendering, set before anything imports MuJoCo.
 os.environ.setdefault("MUJOCO_GL", "egl")
+# Two xdist workers on two cores: one torch thread each, or OpenMP spin-waits oversubscribe.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def plugin_module(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
@@ -27,3 +29,29 @@ def plugin_module(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
 def builtin_registry() -> Registry:
     """The built-ins only, loaded through the entry point like any plugin."""
     return create_registry(environ={"WARL_PLUGINS": "warl"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warl_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Pretrained models and demos go to a per-session cache, never the user's."""
+    path = tmp_path_factory.mktemp("warl-cache")
+    old = os.environ.get("WARL_CACHE_DIR")
+    os.environ["WARL_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("WARL_CACHE_DIR", None)
+    else:
+        os.environ["WARL_CACHE_DIR"] = old
+
+
+# A CI-sized warl/wa-small: state only, few demos, few steps. Tests share it through the cache.
+SMALL_WA = {"obs_mode": "state", "demos": 12, "train_steps": 400, "hidden": 128}
+SMALL_TASK = "metaworld/button-press-topdown"
+
+
+@pytest.fixture(scope="session")
+def small_wa(warl_cache: Any) -> Any:
+    """The CI-sized WA model for `SMALL_TASK`, pretrained once per test session (worker)."""
+    import warl
+
+    return warl.make("warl/wa-small", env=SMALL_TASK, show_progress=False, **SMALL_WA)

@@ -73,6 +73,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("tags", ", ".join(spec.tags) or "-"),
         ("defaults", json.dumps(spec.defaults)),
     ]
+    if spec.deployment_gap:
+        fields.append(("gap", json.dumps(spec.deployment_gap) + "  (warl eval/train default)"))
+    if spec.check_kwargs:
+        fields.append(("check", json.dumps(spec.check_kwargs) + "  (what warl check builds)"))
     for name, value in fields:
         print(f"{name:>10}: {value}")
     if spec.kind == "env":

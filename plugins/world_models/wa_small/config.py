@@ -50,7 +50,7 @@ class WASmallConfig:
     prediction_steps: int = 2
     demos: int = 100
     demo_seed: int = 10_000
-    train_steps: int = 4000
+    train_steps: int = 3000
     batch_size: int = 128
     lr: float = 1e-3
     kl_weight: float = 1e-4

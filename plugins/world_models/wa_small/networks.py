@@ -21,17 +21,19 @@ class ImageVAE(nn.Module):
 
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
+        # Channels stay narrow at high resolution: on a CPU the full-resolution layers cost
+        # the most, and 64x64 scenes need little capacity there.
         self.encoder = nn.Sequential(
-            nn.Conv2d(3, 32, 4, stride=2, padding=1), nn.SiLU(),  # 32x32
-            nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.SiLU(),  # 16x16
-            nn.Conv2d(64, self.INTERMEDIATE_DIM, 4, stride=2, padding=1), nn.SiLU(),  # 8x8
+            nn.Conv2d(3, 16, 4, stride=2, padding=1), nn.SiLU(),  # 32x32
+            nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.SiLU(),  # 16x16
+            nn.Conv2d(32, self.INTERMEDIATE_DIM, 4, stride=2, padding=1), nn.SiLU(),  # 8x8
         )
         self.to_moments = nn.Conv2d(self.INTERMEDIATE_DIM, 2 * latent_dim, 1)
         self.decoder = nn.Sequential(
             nn.Conv2d(latent_dim, 64, 3, padding=1), nn.SiLU(),
-            nn.ConvTranspose2d(64, 64, 4, stride=2, padding=1), nn.SiLU(),  # 16x16
-            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.SiLU(),  # 32x32
-            nn.ConvTranspose2d(32, 3, 4, stride=2, padding=1),  # 64x64
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.SiLU(),  # 16x16
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.SiLU(),  # 32x32
+            nn.ConvTranspose2d(16, 3, 4, stride=2, padding=1),  # 64x64
         )
 
     def encode(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -166,7 +168,9 @@ class WorldHead(nn.Module):
         self.position = nn.Parameter(torch.zeros(1, n_tokens, latent_dim))
         self.action_embed = nn.Sequential(nn.Linear(horizon * action_dim, hidden), nn.SiLU(),
                                           nn.Linear(hidden, hidden))
-        self.net = ResidualMLP(3 * latent_dim + hidden, hidden, steps * latent_dim, blocks=2)
+        # Applied to every token of every sample: kept narrow, it is the costliest layer.
+        width = max(hidden // 2, 32)
+        self.net = ResidualMLP(3 * latent_dim + hidden, width, steps * latent_dim, blocks=1)
 
     def forward(self, tokens: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """(B, N, D), (B, H, A) -> (B, K, N, D)."""
