@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
-from warl.core.errors import ConfigError
+from warl.core.errors import ConfigError, ContractError
 
 Policy = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -142,6 +142,31 @@ def demo_writer(path: str | Path, env_id: str, env_kwargs: dict[str, Any]) -> It
         yield writer
     finally:
         writer.close()
+
+
+def scripted_expert(env: Any, env_id: str) -> Policy:
+    """The env's scripted expert (``env.unwrapped.scripted_expert()``), or a clear error."""
+    factory = getattr(env.unwrapped, "scripted_expert", None)
+    if factory is None:
+        raise ContractError(
+            f"{env_id!r} has no scripted expert (env.unwrapped.scripted_expert()); "
+            f"demonstrations can only be recorded from envs that provide one"
+        )
+    policy: Policy = factory()
+    return policy
+
+
+def collect_demos(env: Any, env_id: str, env_kwargs: dict[str, Any], path: str | Path,
+                  episodes: int, seed: int,
+                  advance: Callable[..., None] | None = None) -> DemoWriter:
+    """Record ``episodes`` scripted-expert episodes (seeds ``seed``, ``seed + 1``, ...)."""
+    expert = scripted_expert(env, env_id)
+    with demo_writer(path, env_id, env_kwargs) as writer:
+        for i in range(episodes):
+            writer.add(record_episode(env, expert, seed=seed + i))
+            if advance is not None:
+                advance(1, success=f"{len(writer.successful)}/{i + 1}")
+    return writer
 
 
 def demo_info(path: str | Path) -> dict[str, Any]:

@@ -163,3 +163,24 @@ def test_video_recording_writes_readable_mp4(tmp_path):
     assert path.name == "eval-0000.mp4"
     reader = imageio.get_reader(path, format="FFMPEG")
     assert reader.count_frames() == 4 and reader.get_data(0).shape == (8, 8, 3)
+
+
+def test_chunked_env_defers_camera_rendering_without_changing_observations():
+    import warl
+
+    def final_obs(record_frames):
+        env = ChunkedEnv(warl.make("metaworld/reach", cameras=["corner"]), 6,
+                         record_frames=record_frames)
+        env.reset(seed=4)
+        chunk = np.tile([[0.5, -0.3, 0.2, 0.0]], (6, 1)).astype(np.float32)
+        obs, *_ = env.step(chunk)
+        inner = env.unwrapped
+        env.close()
+        return obs, inner
+
+    deferred, inner = final_obs(record_frames=False)
+    rendered, _ = final_obs(record_frames=True)
+    assert not inner.defer_cameras  # reset after the chunk
+    assert deferred["rgb_corner"].any()  # a real image, not the black placeholder
+    for key in rendered:
+        np.testing.assert_array_equal(deferred[key], rendered[key])

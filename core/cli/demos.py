@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from warl.core.errors import ConfigError, ContractError
+from warl.core.errors import ConfigError
 from warl.core.registry import default_registry
 
 
@@ -37,15 +37,8 @@ def add_commands(commands: Any) -> None:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from warl.core.demos import demo_writer, record_episode
+    from warl.core.demos import collect_demos
+    from warl.core.progress import progress_bar
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
@@ -55,23 +48,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if args.render:
         overrides = {"cameras": args.cameras.split(","), "image_size": args.image_size}
     env = registry.make(spec.id, kind="env", **overrides)
-    expert_factory = getattr(env.unwrapped, "scripted_expert", None)
-    if expert_factory is None:
-        raise ContractError(
-            f"{spec.id!r} has no scripted expert (env.unwrapped.scripted_expert()); demos can "
-            f"only be collected from envs that provide one"
-        )
-    expert = expert_factory()
     out = args.out or Path("demos") / f"{spec.id.replace('/', '_')}.h5"
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("success {task.fields[sr]:.0%}"), TimeRemainingColumn())
-    with demo_writer(out, spec.id, {**spec.defaults, **overrides}) as writer, \
-            Progress(*columns) as progress:
-        task = progress.add_task(f"demos {spec.id}", total=args.episodes, sr=0.0)
-        for i in range(args.episodes):
-            writer.add(record_episode(env, expert, seed=args.seed + i))
-            progress.update(task, advance=1, sr=len(writer.successful) / (i + 1))
-    env.close()
+    try:
+        with progress_bar(f"demos {spec.id}", args.episodes) as advance:
+            writer = collect_demos(env, spec.id, {**spec.defaults, **overrides}, out,
+                                   args.episodes, args.seed, advance)
+    finally:
+        env.close()
     print(f"wrote {writer.count} episode(s), {len(writer.successful)} successful, to {out}")
     return 0
 

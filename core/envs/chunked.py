@@ -26,6 +26,12 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
     If ``refill`` is given, the rest of the chunk is re-planned after every intervened step, so
     that once the intervention ends the remaining actions come from a fresh inference on the
     current observation (HALO-WA's rule) instead of a stale plan.
+
+    Envs that can defer their camera images (``env.unwrapped.defer_cameras`` and
+    ``render_cameras()``, see `MetaWorldEnv`) skip rendering inside the chunk, since only the
+    chunk's last observation is returned; its images are rendered fresh. Not while recording
+    frames or re-planning (both read every observation). Wrappers between this one and the
+    env must not transform images.
     """
 
     def __init__(
@@ -73,8 +79,17 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
         obs, terminated, truncated = self._last_obs, False, False
         info: dict[str, Any] = {}
         steps = 0
+        unwrapped = self.env.unwrapped
+        defer = (hasattr(unwrapped, "render_cameras") and not self.record_frames
+                 and self.refill is None)
         for i in range(len(chunk)):
-            obs, reward, terminated, truncated, info = self.env.step(chunk[i])
+            if defer:
+                unwrapped.defer_cameras = True  # type: ignore[attr-defined]
+            try:
+                obs, reward, terminated, truncated, info = self.env.step(chunk[i])
+            finally:
+                if defer:
+                    unwrapped.defer_cameras = False  # type: ignore[attr-defined]
             executed[i] = info.get(EXECUTED_ACTION_KEY, chunk[i])
             intervened[i] = bool(info.get(INTERVENED_KEY, False))
             rewards[i] = reward
@@ -85,6 +100,8 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
                 break
             if intervened[i] and self.refill is not None and i + 1 < len(chunk):
                 chunk[i + 1 :] = self.refill(obs, len(chunk) - i - 1)
+        if defer and steps:
+            obs = {**obs, **unwrapped.render_cameras()}  # type: ignore[attr-defined]
         self._last_obs = obs
         out = dict(info)
         out.update(

@@ -11,9 +11,8 @@ import numpy as np
 import torch
 
 from warl.core.checkpoints import demos_path
-from warl.core.demos import demo_writer, record_episode
+from warl.core.demos import collect_demos as record_demos
 from warl.core.envs.contract import STATE_KEY
-from warl.core.errors import ContractError
 from warl.core.progress import progress_bar
 from warl.plugins.world_models.wa_small.config import WASmallConfig
 from warl.plugins.world_models.wa_small.data import DemoSamples
@@ -42,21 +41,15 @@ def collect_demos(env_id: str, config: WASmallConfig, show_progress: bool = True
     if path.is_file():
         return path
     env = make_env(env_id, config)
-    expert_factory = getattr(env.unwrapped, "scripted_expert", None)
-    if expert_factory is None:
-        raise ContractError(
-            f"warl/wa-small pretrains from scripted-expert demonstrations, but {env_id!r} has "
-            f"no env.unwrapped.scripted_expert(); pass checkpoint=PATH to load trained weights"
-        )
-    expert = expert_factory()
+    # Written under another name and renamed when complete: a killed run leaves no cache entry.
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
-    with demo_writer(partial, env_id, settings) as writer, \
-            progress_bar(f"demos {env_id}", config.demos, show_progress) as advance:
-        for i in range(config.demos):
-            writer.add(record_episode(env, expert, seed=config.demo_seed + i))
-            advance(1, success=f"{len(writer.successful)}/{i + 1}")
-    env.close()
+    try:
+        with progress_bar(f"demos {env_id}", config.demos, show_progress) as advance:
+            record_demos(env, env_id, settings, partial, config.demos, config.demo_seed,
+                          advance)
+    finally:
+        env.close()
     partial.rename(path)
     return path
 
