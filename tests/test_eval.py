@@ -76,6 +76,7 @@ def test_warl_eval_writes_the_run_folder(small_wa, tmp_path, capsys):
         SMALL_TASK).deployment_gap
     assert config["versions"]["warl"] == warl.__version__
     assert len(list((out / "videos").glob("trial_000_*.mp4"))) == 1
+    assert f"| wa-base | {SMALL_TASK} |" in (out / "results.md").read_text()
 
 
 def test_warl_eval_refuses_bad_input(tmp_path, capsys):

@@ -83,6 +83,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     write_json(out / "results.json", {**summary, "config": config,
                                       "versions": setup.versions(),
                                       "per_trial": result.to_dict()["per_trial"]})
+    (out / "results.md").write_text(results_card(summary, config))
     if args.json:
         print(json.dumps({**summary, "run_dir": str(out)}, indent=2))
         return 0
@@ -93,3 +94,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
           f"{summary['wall_time_s']:.0f} s")
     print(f"run folder: {out}")
     return 0
+
+
+def results_card(summary: dict[str, Any], config: dict[str, Any]) -> str:
+    """A one-row table in the papers' format, with what produced it."""
+    low, high = summary["success_rate_ci95"]
+    gap = json.dumps(config["deployment_gap"]) if config["deployment_gap"] else "none"
+    return (
+        f"# {summary['algorithm']} on {summary['env']}\n\n"
+        f"| method | env | SR | 95% CI | EL | trials |\n|---|---|---|---|---|---|\n"
+        f"| {summary['algorithm']} | {summary['env']} | {summary['success_rate']:.1%} | "
+        f"{low:.1%}-{high:.1%} | {summary['mean_episode_length']:.1f} | {summary['trials']} |\n\n"
+        f"Deployment gap: `{gap}`. Seed list {config['seed']} (env seeds {config['seeds'][0]}..."
+        f"{config['seeds'][-1]}). Wall time {summary['wall_time_s']:.0f} s.\n"
+    )
