@@ -15,12 +15,15 @@ def add_commands(commands: Any) -> None:
     p = commands.add_parser(
         "check",
         help="run the conformance suite on a plugin",
-        description="Checks: JSON defaults, light registration module, import without prompts, "
-        "make, contract spaces, gymnasium's check_env, success/instruction info, seeding "
-        "determinism and chunk semantics.",
+        description="Every kind: JSON defaults, light registration module, import without "
+        "prompts. Envs: make, contract spaces, gymnasium's check_env, success/instruction info, "
+        "seeding determinism and chunk semantics. World models (built from the spec's "
+        "check_kwargs): WorldActionModel shapes, seeded sampling, batch independence, frozen "
+        "weights, state-dict round trip, refusal of malformed batches, WorldModel methods.",
     )
     p.add_argument("id", nargs="?", help="plugin id")
-    p.add_argument("--all", action="store_true", help="check every registered env")
+    p.add_argument("--all", action="store_true",
+                   help="check every registered env and world model")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_check)
 
@@ -31,7 +34,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     registry = default_registry()
     if bool(args.id) == bool(args.all):
         raise ConfigError("give either an id or --all (e.g. `warl check metaworld/reach`)")
-    ids = registry.ids("env") if args.all else [args.id]
+    ids = [*registry.ids("env"), *registry.ids("world_model")] if args.all else [args.id]
     reports = []
     for plugin_id in ids:
         spec = registry.get(plugin_id)
