@@ -18,6 +18,7 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     if not enabled:
         yield lambda n=1, **fields: None
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -32,7 +33,8 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("eta"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns) as progress:
+    # stderr, so that `--json` output on stdout stays machine-readable.
+    with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task(description, total=total, status="")
 
         def advance(n: int = 1, **fields: Any) -> None:
