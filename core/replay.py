@@ -1,0 +1,80 @@
+"""Replay for chunk-level transitions: TorchRL buffers on memory-mapped disk storage.
+
+A buffer is assembled from TorchRL parts (`LazyMemmapStorage`, `RandomSampler`, the default
+round-robin writer), so it holds more transitions than fit in RAM and is saved with its write
+cursor. `MixedReplay` draws each batch from a demonstration buffer and the online buffer at a
+fixed ratio (HALO-WA: 1:1, "50% demonstration data and 50% online replay data").
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from warl.core.errors import ConfigError
+
+
+def make_buffer(capacity: int, scratch_dir: str | Path) -> Any:
+    """A `TensorDictReplayBuffer` of ``capacity`` transitions, memory-mapped in ``scratch_dir``."""
+    from torchrl.data import LazyMemmapStorage, TensorDictReplayBuffer
+    from torchrl.data.replay_buffers.samplers import RandomSampler
+
+    if capacity < 1:
+        raise ConfigError(f"replay capacity must be >= 1, got {capacity}")
+    storage = LazyMemmapStorage(capacity, scratch_dir=str(scratch_dir))
+    return TensorDictReplayBuffer(storage=storage, sampler=RandomSampler())
+
+
+class MixedReplay:
+    """The online buffer and the demonstration buffer, sampled at ``demo_fraction``.
+
+    While one of them is empty the whole batch comes from the other, so training can start
+    from demonstrations alone (or run without any).
+    """
+
+    def __init__(self, online: Any, demos: Any, demo_fraction: float = 0.5) -> None:
+        if not 0.0 <= demo_fraction <= 1.0:
+            raise ConfigError(f"demo_fraction must be in [0, 1], got {demo_fraction}")
+        self.online, self.demos, self.demo_fraction = online, demos, demo_fraction
+
+    def __len__(self) -> int:
+        return len(self.online) + len(self.demos)
+
+    def split(self, batch_size: int) -> tuple[int, int]:
+        """How many of ``batch_size`` come from the demos and from the online buffer."""
+        if not len(self.demos):
+            return 0, batch_size
+        if not len(self.online):
+            return batch_size, 0
+        n_demo = math.floor(batch_size * self.demo_fraction + 0.5)
+        return n_demo, batch_size - n_demo
+
+    def sample(self, batch_size: int) -> Any:
+        import torch
+
+        if not len(self):
+            raise ConfigError("cannot sample from empty replay buffers; collect data first")
+        n_demo, n_online = self.split(batch_size)
+        parts = []
+        if n_demo:
+            parts.append(self.demos.sample(n_demo))
+        if n_online:
+            parts.append(self.online.sample(n_online))
+        return torch.cat(parts, 0) if len(parts) > 1 else parts[0]
+
+    def save(self, directory: str | Path) -> None:
+        """Both buffers with their contents and write cursors (TorchRL ``dumps``)."""
+        directory = Path(directory)
+        for name in ("online", "demos"):
+            (directory / name).mkdir(parents=True, exist_ok=True)
+        self.online.dumps(directory / "online")
+        self.demos.dumps(directory / "demos")
+
+    def load(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        for name in ("online", "demos"):
+            if not (directory / name).is_dir():
+                raise ConfigError(f"{directory} holds no saved {name!r} replay buffer")
+        self.online.loads(directory / "online")
+        self.demos.loads(directory / "demos")
