@@ -1,0 +1,1 @@
+"""``halo-wa``: hybrid-attention latent-guided online RL on a frozen WA model."""
