@@ -11,7 +11,6 @@ Prints ratios and writes JSON (default benchmarks/results/env_overhead.json):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -23,6 +22,8 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np
+
+from warl.core.runs import write_json
 
 
 def raw_env(task: str):
@@ -117,8 +118,7 @@ def main() -> None:
           f"{result['chunked_overhead_ratio']:+.1%} vs single steps")
     print(f"cold `warl list`        {result['cold_warl_list_s']:8.3f} s    "
           f"({result['n_registered']} plugins; target < 0.5 s)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print(f"wrote {args.out}")
 
 

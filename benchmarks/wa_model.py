@@ -15,7 +15,6 @@ Prints and writes JSON (default benchmarks/results/wa_model.json):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -29,7 +28,13 @@ import torch
 
 import warl
 from warl.core.envs import ChunkedEnv
-from warl.core.world_model import batch_of, env_kwargs_for, inference_latency
+from warl.core.runs import write_json
+from warl.core.world_model import (
+    batch_of,
+    env_kwargs_for,
+    inference_latency,
+    synthetic_observations,
+)
 
 MODES = ("state", "state+rgb")
 
@@ -37,21 +42,10 @@ MODES = ("state", "state+rgb")
 def train_step_seconds(model, repeats: int) -> float:
     cfg = model.cfg
     rng = np.random.default_rng(0)
-
-    def fake(shape_prefix):
-        out = {}
-        for key in model.observation_keys:
-            shape = (*shape_prefix, *model.observation_shapes[key])
-            if key.startswith("rgb_"):
-                out[key] = rng.integers(0, 256, shape, dtype=np.uint8)
-            else:
-                out[key] = rng.normal(size=shape).astype(np.float32)
-        return out
-
     batch = {
-        "obs": fake((cfg.batch_size,)),
+        "obs": synthetic_observations(model, (cfg.batch_size,), seed=0),
         "actions": rng.uniform(-1, 1, (cfg.batch_size, cfg.horizon, model.action_dim)),
-        "future": fake((cfg.batch_size, cfg.prediction_steps)),
+        "future": synthetic_observations(model, (cfg.batch_size, cfg.prediction_steps), seed=1),
     }
     model.requires_grad_(True).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -126,8 +120,7 @@ def main() -> None:
             print(f"{'':>10}  eval env steps/s: {row['env_steps_per_s_deferred']:.0f} deferred "
                   f"rendering vs {row['env_steps_per_s_render_every']:.0f} rendering every "
                   f"step ({row['deferred_speedup']:.1f}x)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_json(args.out, results)
     print(f"wrote {args.out}")
 
 

@@ -31,7 +31,6 @@ class Assembly:
     env: ChunkedEnv
     algorithm: Any
     wa_model: WorldActionModel | None
-    deployment_gap: dict[str, Any]
     specs: dict[str, PluginSpec] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -40,7 +39,7 @@ class Assembly:
 
         out = {"warl": __version__}
         for spec in self.specs.values():
-            out[f"{spec.provider}"] = spec.provider_version
+            out[spec.provider] = spec.provider_version
         return out
 
     def close(self) -> None:
@@ -123,5 +122,4 @@ def assemble(
         },
         "chunk": chunk,
     }
-    return Assembly(ChunkedEnv(deployed, chunk), algorithm, wa_model, deployment_gap, specs,
-                    config)
+    return Assembly(ChunkedEnv(deployed, chunk), algorithm, wa_model, specs, config)

@@ -59,8 +59,8 @@ class CheckReport:
         }
 
 
-class _Skip(Exception):
-    pass
+class Skip(Exception):
+    """A check that does not apply (its reason is reported as 'skip')."""
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -120,7 +120,7 @@ def check_light_registration(ctx: Context) -> str:
     spec: PluginSpec = ctx["spec"]
     modules = [p.module for p in registry.plugins if p.dist == spec.provider]
     if not modules:
-        raise _Skip("registered in code, not through an entry point")
+        raise Skip("registered in code, not through an entry point")
     for module in modules:
         heavy = heavy_imports_of(module)
         if heavy:
@@ -146,7 +146,7 @@ def check_make(ctx: Context) -> str:
 
 def _env(ctx: Context) -> Any:
     if "env" not in ctx:
-        raise _Skip("the env could not be made")
+        raise Skip("the env could not be made")
     return ctx["env"]
 
 
@@ -301,12 +301,11 @@ def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckRepor
         report.results.append(CheckResult("kind", "skip", f"no checks for kind {spec.kind!r} yet"))
         return report
     ctx: Context = {"spec": spec, "registry": registry}
-    skips = (_Skip, check_models.Skip)
     try:
         for name, check in suites[spec.kind]:
             try:
                 report.results.append(CheckResult(name, "pass", check(ctx)))
-            except skips as skip:
+            except Skip as skip:
                 report.results.append(CheckResult(name, "skip", str(skip)))
             except Exception as exc:
                 detail = str(exc) if isinstance(exc, ContractError) else traceback.format_exc()

@@ -13,27 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from warl.core.check import Context, Skip
 from warl.core.errors import ContractError, WarlError
 from warl.core.spec import PluginSpec
 
-Context = dict[str, Any]
 BATCH = 3
 
 
-class Skip(Exception):
-    pass
+def _batch(model: Any) -> dict[str, np.ndarray]:
+    from warl.core.world_model import synthetic_observations
 
-
-def _batch(model: Any, batch: int = BATCH, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    out = {}
-    for key in model.observation_keys:
-        shape = (batch, *model.observation_shapes[key])
-        if key.startswith("rgb_"):
-            out[key] = rng.integers(0, 256, shape, dtype=np.uint8)
-        else:
-            out[key] = rng.normal(size=shape).astype(np.float32)
-    return out
+    return synthetic_observations(model, (BATCH,))
 
 
 def _model(ctx: Context) -> Any:

@@ -175,6 +175,26 @@ def batch_of(observation: Mapping[str, Any]) -> dict[str, Any]:
     return {key: np.asarray(value)[None] for key, value in observation.items()}
 
 
+def synthetic_observations(model: WorldActionModel, shape_prefix: tuple[int, ...],
+                           seed: int = 0) -> dict[str, Any]:
+    """Random observations in ``model``'s layout with leading axes ``shape_prefix``.
+
+    Images are uniform uint8, other keys standard normal float32: inputs for contract checks
+    and benchmarks that need no env.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {}
+    for key in model.observation_keys:
+        shape = (*shape_prefix, *model.observation_shapes[key])
+        if key.startswith("rgb_"):
+            out[key] = rng.integers(0, 256, shape, dtype=np.uint8)
+        else:
+            out[key] = rng.normal(size=shape).astype(np.float32)
+    return out
+
+
 def env_kwargs_for(model: WorldActionModel) -> dict[str, Any]:
     """The env keyword arguments (``cameras``, ``image_size``) that give ``model`` its inputs."""
     from warl.core.envs.contract import RGB_PREFIX

@@ -13,6 +13,7 @@ from typing import Any
 
 from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
 from warl.core.errors import ConfigError, IncompatibleModelError
+from warl.core.runs import write_json
 from warl.plugins.world_models.wa_small.config import WASmallConfig
 from warl.plugins.world_models.wa_small.model import MODEL_ID, WASmall
 
@@ -49,6 +50,8 @@ def load_wa_small(
             f"{MODEL_ID} needs env=<env id> (the task it is trained for) or checkpoint=<path>"
         )
     if not pretrained:
+        from warl.plugins.world_models.wa_small.pretrain import fresh_model
+
         return fresh_model(env, config).freeze()
     directory = cache_dir(MODEL_ID, env, config.to_dict())
     path = directory / CHECKPOINT_NAME
@@ -64,19 +67,6 @@ def load_wa_small(
     save(model, path, metrics)
     model.checkpoint_path = path
     return model
-
-
-def fresh_model(env_id: str, config: WASmallConfig) -> WASmall:
-    from warl.core.envs.contract import STATE_KEY
-    from warl.plugins.world_models.wa_small.pretrain import make_env
-
-    env = make_env(env_id, config)
-    try:
-        state_dim = int(env.observation_space[STATE_KEY].shape[0])
-        action_dim = int(env.action_space.shape[0])
-    finally:
-        env.close()
-    return WASmall(config, env_id, state_dim, action_dim)
 
 
 def save(model: WASmall, path: Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -95,7 +85,7 @@ def save(model: WASmall, path: Path, metrics: dict[str, Any] | None = None) -> P
     }
     save_checkpoint(path, payload)
     if metrics is not None:
-        (path.parent / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        write_json(path.parent / "metrics.json", metrics)
     return path
 
 

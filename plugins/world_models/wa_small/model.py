@@ -183,16 +183,20 @@ class WASmall(nn.Module):
     def decode(self, latents: torch.Tensor) -> dict[str, torch.Tensor]:
         """Reconstructed observations: ``state`` in env units, images uint8 (B, H, W, 3)."""
         out: dict[str, torch.Tensor] = {}
-        n_state = self.cfg.state_tokens
-        if self.image_vae is not None:
-            grid = ImageVAE.GRID**2
-            for i, camera in enumerate(self.cfg.cameras):
-                logits = self.image_vae.decode(latents[:, i * grid:(i + 1) * grid])
-                image = torch.sigmoid(logits).permute(0, 2, 3, 1)
-                out[rgb_key(camera)] = (image * 255).round().to(torch.uint8)
-        state = self.state_vae.decode(latents[:, -n_state:])
+        for key, logits in self._image_logits(latents).items():
+            image = torch.sigmoid(logits).permute(0, 2, 3, 1)
+            out[key] = (image * 255).round().to(torch.uint8)
+        state = self.state_vae.decode(latents[:, -self.cfg.state_tokens:])
         out[STATE_KEY] = state * self.state_std + self.state_mean
         return out
+
+    def _image_logits(self, latents: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per camera key, the image VAE's decoded logits (B, 3, H, W) from its token grid."""
+        if self.image_vae is None:
+            return {}
+        grid = ImageVAE.GRID**2
+        return {rgb_key(camera): self.image_vae.decode(latents[:, i * grid:(i + 1) * grid])
+                for i, camera in enumerate(self.cfg.cameras)}
 
     def predict(self, context: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Future latents (B, K, N, D) from the last context frame and the chunk (B, H, A)."""
@@ -254,11 +258,7 @@ class WASmall(nn.Module):
         return terms
 
     def _reconstruction(self, z: torch.Tensor, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        n_state = self.cfg.state_tokens
-        loss = F.mse_loss(self.state_vae.decode(z[:, -n_state:]), x[STATE_KEY])
-        if self.image_vae is not None:
-            grid = ImageVAE.GRID**2
-            for i, camera in enumerate(self.cfg.cameras):
-                logits = self.image_vae.decode(z[:, i * grid:(i + 1) * grid])
-                loss = loss + F.binary_cross_entropy_with_logits(logits, x[rgb_key(camera)])
+        loss = F.mse_loss(self.state_vae.decode(z[:, -self.cfg.state_tokens:]), x[STATE_KEY])
+        for key, logits in self._image_logits(z).items():
+            loss = loss + F.binary_cross_entropy_with_logits(logits, x[key])
         return loss

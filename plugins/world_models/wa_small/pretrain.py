@@ -34,6 +34,17 @@ def make_env(env_id: str, config: WASmallConfig) -> Any:
     return warl.make(env_id, **env_kwargs(config))
 
 
+def fresh_model(env_id: str, config: WASmallConfig) -> WASmall:
+    """An untrained model sized for ``env_id``'s state and action spaces."""
+    env = make_env(env_id, config)
+    try:
+        state_dim = int(env.observation_space[STATE_KEY].shape[0])
+        action_dim = int(env.action_space.shape[0])
+    finally:
+        env.close()
+    return WASmall(config, env_id, state_dim, action_dim)
+
+
 def collect_demos(env_id: str, config: WASmallConfig, show_progress: bool = True) -> Path:
     """Record ``config.demos`` scripted-expert episodes (cached by env id and settings)."""
     settings = {"demos": config.demos, "seed": config.demo_seed, **env_kwargs(config)}
@@ -59,11 +70,7 @@ def pretrain(env_id: str, config: WASmallConfig, out_dir: Path,
     """Train a fresh model on ``env_id``'s demonstrations; writes losses.csv and losses.png."""
     torch.manual_seed(config.seed)
     demos = collect_demos(env_id, config, show_progress)
-    env = make_env(env_id, config)
-    state_dim = int(env.observation_space[STATE_KEY].shape[0])
-    action_dim = int(env.action_space.shape[0])
-    env.close()
-    model = WASmall(config, env_id, state_dim, action_dim)
+    model = fresh_model(env_id, config)
     samples = DemoSamples(demos, model.observation_keys, config.horizon, config.prediction_steps)
     model.set_normalization(samples.obs[STATE_KEY])
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
