@@ -10,7 +10,8 @@ Advance = Callable[..., None]
 
 
 @contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Advance]:
+def progress_bar(description: str, total: int, enabled: bool = True,
+                 completed: int = 0) -> Iterator[Advance]:
     """Yield ``advance(n, **fields)``: moves the bar by n and shows ``key value`` fields.
 
     With ``enabled=False`` (tests, ``--quiet``) nothing is drawn and ``advance`` is a no-op.
@@ -35,7 +36,7 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     )
     # stderr, so that `--json` output on stdout stays machine-readable.
     with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(description, total=total, status="")
+        task = progress.add_task(description, total=total, completed=completed, status="")
 
         def advance(n: int = 1, **fields: Any) -> None:
             status = "  ".join(f"{k} {v}" for k, v in fields.items())

@@ -14,6 +14,8 @@ from typing import Any
 
 from warl.core.errors import ConfigError
 
+EMPTY_MARKER = "EMPTY"
+
 
 def make_buffer(capacity: int, scratch_dir: str | Path) -> Any:
     """A `TensorDictReplayBuffer` of ``capacity`` transitions, memory-mapped in ``scratch_dir``."""
@@ -66,15 +68,18 @@ class MixedReplay:
     def save(self, directory: str | Path) -> None:
         """Both buffers with their contents and write cursors (TorchRL ``dumps``)."""
         directory = Path(directory)
-        for name in ("online", "demos"):
+        for name, buffer in (("online", self.online), ("demos", self.demos)):
             (directory / name).mkdir(parents=True, exist_ok=True)
-        self.online.dumps(directory / "online")
-        self.demos.dumps(directory / "demos")
+            if len(buffer):
+                buffer.dumps(directory / name)
+            else:  # TorchRL cannot dump a storage that never held data
+                (directory / name / EMPTY_MARKER).touch()
 
     def load(self, directory: str | Path) -> None:
         directory = Path(directory)
         for name in ("online", "demos"):
             if not (directory / name).is_dir():
                 raise ConfigError(f"{directory} holds no saved {name!r} replay buffer")
-        self.online.loads(directory / "online")
-        self.demos.loads(directory / "demos")
+        for name, buffer in (("online", self.online), ("demos", self.demos)):
+            if not (directory / name / EMPTY_MARKER).exists():
+                buffer.loads(directory / name)

@@ -6,7 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from warl.core.cli import checking, demos, evaluating, listing, pretraining, scaffold
+from warl.core.cli import (
+    checking,
+    demos,
+    evaluating,
+    listing,
+    pretraining,
+    scaffold,
+    training,
+)
 from warl.core.errors import WarlError
 
 EPILOG = """examples:
@@ -16,6 +24,7 @@ EPILOG = """examples:
   warl demos collect metaworld/reach --episodes 10 --render
   warl pretrain metaworld/peg-insert-side   train (or reuse) the built-in WA model
   warl eval wa-base --env metaworld/peg-insert-side --trials 100
+  warl train halo-wa --env metaworld/peg-insert-side   the main job: WA-base vs HALO-WA
   warl new-plugin my-envs --kind env        scaffold a pip-installable plugin
 
 environment variables:
@@ -38,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"warl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (listing, checking, demos, pretraining, evaluating, scaffold):
+    for module in (listing, checking, demos, pretraining, evaluating, training, scaffold):
         module.add_commands(commands)
     return parser
 

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from warl.plugins.algorithms.halo_wa.latents import IMAGE_TOKEN_DIM, ImageTokens
+
 FUSIONS = ("hybrid", "cross", "self", "concat", "cnn")
 
 
@@ -58,7 +60,7 @@ class Fusion(nn.Module):
         self.kind = kind
         self.self_attention = Attention(hidden, heads)
         self.cross_attention = Attention(hidden, heads)
-        if kind == "concat":
+        if kind == "concat" and memory_tokens:
             self.summary: nn.Module = nn.Linear(memory_tokens * hidden, hidden)
         elif kind == "cnn":
             self.summary = nn.Sequential(
@@ -99,6 +101,31 @@ class LatentMemory(nn.Module):
         return self.project(latents) + self.position
 
 
+class MemoryInput(nn.Module):
+    """f_vis: stored memory -> memory tokens (B, N, h); None for the "no latent" ablation.
+
+    ``image_size`` set: the stored memory is a uint8 camera image, encoded by a trainable
+    `ImageTokens` CNN (the "raw image encoder" latent source); otherwise it is (B, N, D) WA
+    feature tokens.
+    """
+
+    def __init__(self, latent_shape: tuple[int, int] | None, hidden: int,
+                 image_size: int | None = None) -> None:
+        super().__init__()
+        self.image: ImageTokens | None = None
+        if image_size is not None:
+            self.image = ImageTokens(image_size)
+            latent_shape = (self.image.tokens, IMAGE_TOKEN_DIM)
+        self.tokens = 0 if latent_shape is None else latent_shape[0]
+        self.project = None if latent_shape is None else LatentMemory(
+            latent_shape[1], latent_shape[0], hidden)
+
+    def forward(self, memory: torch.Tensor | None) -> torch.Tensor | None:
+        if self.project is None or memory is None:
+            return None
+        return self.project(memory if self.image is None else self.image(memory))
+
+
 class HaloActor(nn.Module):
     """pi_theta(s_t) -> refined chunk (B, C, A) in [-1, 1].
 
@@ -107,6 +134,7 @@ class HaloActor(nn.Module):
         action_dim: A.
         chunk: C.
         latent_shape: (N, D) of the latent source, or None for the "no latent" ablation.
+        image_size: set for the raw-image latent source (see `MemoryInput`).
         hidden: token width (paper: 512).
         heads: attention heads.
         decoder: widths of the shared token-wise MLP after ``hidden`` (paper: 1024, 512).
@@ -115,16 +143,15 @@ class HaloActor(nn.Module):
 
     def __init__(self, state_dim: int, action_dim: int, chunk: int,
                  latent_shape: tuple[int, int] | None, hidden: int = 512, heads: int = 8,
-                 decoder: Sequence[int] = (1024, 512), fusion: str = "hybrid") -> None:
+                 decoder: Sequence[int] = (1024, 512), fusion: str = "hybrid",
+                 image_size: int | None = None) -> None:
         super().__init__()
         self.chunk, self.action_dim = chunk, action_dim
         self.state_token = nn.Linear(state_dim, hidden)
         self.reference_token = nn.Linear(action_dim, hidden)
         self.action_queries = nn.Parameter(torch.randn(1, chunk, hidden) * 0.02)
-        self.memory = None if latent_shape is None else LatentMemory(
-            latent_shape[1], latent_shape[0], hidden)
-        tokens = latent_shape[0] if latent_shape is not None else 0
-        self.fusion = Fusion(fusion, hidden, heads, tokens)
+        self.memory = MemoryInput(latent_shape, hidden, image_size)
+        self.fusion = Fusion(fusion, hidden, heads, self.memory.tokens)
         self.decode = mlp([hidden, *decoder, action_dim])
 
     def forward(self, state: torch.Tensor, reference: torch.Tensor,
@@ -134,7 +161,7 @@ class HaloActor(nn.Module):
             self.state_token(state)[:, None],
             self.action_queries + self.reference_token(reference),
         ], dim=1)
-        memory = None if self.memory is None or latents is None else self.memory(latents)
+        memory = self.memory(latents)
         fused = self.fusion(queries, memory)
         return torch.tanh(self.decode(fused[:, 1:]))
 
@@ -148,17 +175,16 @@ class HaloCritic(nn.Module):
 
     def __init__(self, state_dim: int, action_dim: int, chunk: int,
                  latent_shape: tuple[int, int] | None, hidden: int = 512, heads: int = 8,
-                 q_head: Sequence[int] = (2048, 1024, 512), fusion: str = "hybrid") -> None:
+                 q_head: Sequence[int] = (2048, 1024, 512), fusion: str = "hybrid",
+                 image_size: int | None = None) -> None:
         super().__init__()
         self.state_token = nn.Linear(state_dim, hidden)
         self.reference_token = nn.Linear(action_dim, hidden)
         self.candidate_token = nn.Linear(action_dim, hidden)
         # Which of the 2C+1 tokens is which, and where in the chunk it sits.
         self.position = nn.Parameter(torch.zeros(1, 2 * chunk + 1, hidden))
-        self.memory = None if latent_shape is None else LatentMemory(
-            latent_shape[1], latent_shape[0], hidden)
-        tokens = latent_shape[0] if latent_shape is not None else 0
-        self.fusion = Fusion(fusion, hidden, heads, tokens)
+        self.memory = MemoryInput(latent_shape, hidden, image_size)
+        self.fusion = Fusion(fusion, hidden, heads, self.memory.tokens)
         self.q1 = mlp([hidden, *q_head, 1])
         self.q2 = mlp([hidden, *q_head, 1])
 
@@ -170,6 +196,6 @@ class HaloCritic(nn.Module):
             self.reference_token(reference),
             self.candidate_token(action),
         ], dim=1) + self.position
-        memory = None if self.memory is None or latents is None else self.memory(latents)
+        memory = self.memory(latents)
         pooled = self.fusion(queries, memory).mean(dim=1)
         return self.q1(pooled).squeeze(-1), self.q2(pooled).squeeze(-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import difflib
 import os
+import threading
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -125,7 +126,9 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         mw.model.vis.quality.shadowsize = 0
         mw.model.vis.quality.offsamples = 0
         self._mw = mw
-        self._renderers: dict[int, mujoco.Renderer] = {}
+        # One renderer per (thread, size): an EGL context is current in one thread only, and
+        # an env may be evaluated in the main thread and rolled out in a worker thread.
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._steps = 0
         self.defer_cameras = False  # see render_cameras()
 
@@ -219,10 +222,11 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         return obs
 
     def _render(self, camera: str, size: int) -> np.ndarray:
-        renderer = self._renderers.get(size)
+        key = (threading.get_ident(), size)
+        renderer = self._renderers.get(key)
         if renderer is None:
             renderer = mujoco.Renderer(self._mw.model, size, size)
-            self._renderers[size] = _track(renderer)
+            self._renderers[key] = _track(renderer)
         renderer.update_scene(self._mw.data, camera=camera)
         image = renderer.render()
         if camera in UPSIDE_DOWN_CAMERAS:

@@ -1,0 +1,130 @@
+"""Rollout workers: run episodes with a copy of the policy and hand back chunk transitions.
+
+The learner talks to a worker only through `Backend.submit` (returns a future) with a
+snapshot of the policy weights, so the same loop runs with the worker inline (synchronous),
+in a thread (asynchronous, in-process: rollout and learning in parallel as in HALO-WA
+section 7.9) or in a Ray actor (`warl.core.training.ray_backend`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from warl.core.envs.chunked import ChunkedEnv
+from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
+from warl.core.evaluate import EvalResult, evaluate
+from warl.core.training.transitions import EpisodeRecord, Step
+from warl.core.world_model import WAOutput, WorldActionModel, batch_of
+
+
+class Policy(Protocol):
+    """What a rollout worker needs from an algorithm (`make_policy()`)."""
+
+    def reseed(self, seed: int) -> None: ...
+
+    def load_policy_state(self, state: Mapping[str, Any]) -> None: ...
+
+    def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
+            explore: bool = False) -> np.ndarray: ...
+
+    def features(self, observation: Mapping[str, Any],
+                 wa_output: WAOutput | None) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class Rollout:
+    """One collected episode and how long it took."""
+
+    record: EpisodeRecord
+    seed: int
+    wall_time_s: float
+
+
+class Collector:
+    """Runs episodes in ``env`` with ``policy`` (weights set per request)."""
+
+    def __init__(self, env: ChunkedEnv, wa_model: WorldActionModel | None, policy: Policy) -> None:
+        self.env, self.wa_model, self.policy = env, wa_model, policy
+
+    def _infer(self, obs: Any, instruction: str) -> WAOutput | None:
+        return None if self.wa_model is None else self.wa_model.infer(batch_of(obs), instruction)
+
+    def episode(self, policy_state: Mapping[str, Any] | None, seed: int) -> Rollout:
+        """One exploring episode from ``reset(seed=seed)``."""
+        start = time.perf_counter()
+        if policy_state is not None:
+            self.policy.load_policy_state(policy_state)
+        self.policy.reseed(seed)
+        if self.wa_model is not None:
+            self.wa_model.seed(seed)
+        obs, info = self.env.reset(seed=seed)
+        instruction = str(info.get(INSTRUCTION_KEY, ""))
+        record = EpisodeRecord()
+        while True:
+            wa_output = self._infer(obs, instruction)
+            chunk = self.policy.act(obs, wa_output, True)
+            features = self.policy.features(obs, wa_output)
+            obs, reward, terminated, truncated, info = self.env.step(chunk)
+            record.steps.append(Step(
+                features=features, action=np.asarray(info["executed_actions"], np.float32),
+                reward=float(reward), terminated=bool(terminated),
+                steps=int(info["steps_executed"]), intervened=np.asarray(info["intervened"]),
+            ))
+            record.success = record.success or bool(info.get(SUCCESS_KEY, False))
+            if terminated or truncated:
+                record.final_features = self.policy.features(obs, self._infer(obs, instruction))
+                return Rollout(record, seed, time.perf_counter() - start)
+
+    def evaluation(self, policy_state: Mapping[str, Any] | None, seeds: list[int],
+                   video_dir: Any = None, videos: int = 0) -> EvalResult:
+        """Deterministic trials on fixed seeds (`warl.core.evaluate.evaluate`)."""
+        if policy_state is not None:
+            self.policy.load_policy_state(policy_state)
+        return evaluate(self.env, self.policy.act, self.wa_model, seeds, video_dir, videos)
+
+
+class Backend(Protocol):
+    """Runs `Collector` calls somewhere and returns futures."""
+
+    def submit(self, method: str, *args: Any) -> Future[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineBackend:
+    """Synchronous: the call runs before `submit` returns."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+
+    def submit(self, method: str, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(getattr(self.collector, method)(*args))
+        except BaseException as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadBackend:
+    """Asynchronous, in-process: one worker thread. MuJoCo and torch release the GIL while
+    they compute, so rollout and learning overlap on two cores."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warl-rollout")
+
+    def submit(self, method: str, *args: Any) -> Future[Any]:
+        return self.pool.submit(getattr(self.collector, method), *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,80 @@
+"""The training loop's own settings (the algorithm's are the algorithm plugin's)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from warl.core.errors import ConfigError
+
+BACKENDS = ("thread", "inline")
+DEMO_SOURCES = ("deployment", "none")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Attributes:
+
+    env_steps: online env-step budget (executed actions, not chunks).
+    minutes: wall-clock budget of the online stage in minutes (0: none); training stops at
+        whichever budget is reached first.
+    asynchronous: collect in a worker while the learner updates (HALO-WA 7.9); off runs
+        collect-then-update in turn.
+    backend: where the rollout worker runs: ``thread`` (in-process) or ``inline`` (sync).
+    torch_threads: intra-op threads of the learner; 0 = half the cores when asynchronous (the
+        other half drives the env), all of them otherwise.
+    demos: demonstration-buffer episodes recorded by the scripted expert in the deployment env
+        (only the successful ones are kept) [HALO-WA: 100].
+    demo_source: ``deployment`` (as above) or ``none``.
+    baseline: evaluate ``wa-base`` (the frozen WA model) before training, for the table.
+    eval_every: env steps between evaluations during training.
+    eval_trials: trials of each evaluation during training (the first seeds of the list).
+    final_trials: trials of the final evaluation (HALO-WA sim: 100).
+    eval_seed: the evaluation seed list (see `warl.core.evaluate.eval_seeds`).
+    videos: evaluation videos saved for the baseline and the final evaluation.
+    checkpoint_every: env steps between checkpoints (one is always written at the end).
+    replay_capacity: online buffer size in chunk transitions.
+    seed: training episode seeds, RNG state.
+    """
+
+    env_steps: int = 200_000
+    minutes: float = 20.0
+    asynchronous: bool = True
+    backend: str = "thread"
+    torch_threads: int = 0
+    demos: int = 100
+    demo_source: str = "deployment"
+    baseline: bool = True
+    eval_every: int = 10_000
+    eval_trials: int = 20
+    final_trials: int = 100
+    eval_seed: int = 0
+    videos: int = 3
+    checkpoint_every: int = 10_000
+    replay_capacity: int = 100_000
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
+    config = replace(TrainConfig(), **dict(settings))
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"train.backend must be one of {BACKENDS}, got {config.backend!r}")
+    if config.demo_source not in DEMO_SOURCES:
+        raise ConfigError(
+            f"train.demo_source must be one of {DEMO_SOURCES}, got {config.demo_source!r}")
+    for name in ("env_steps", "eval_every", "checkpoint_every", "final_trials",
+                 "replay_capacity"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"train.{name} must be >= 1, got {getattr(config, name)}")
+    for name in ("demos", "eval_trials", "videos", "torch_threads", "minutes"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"train.{name} must be >= 0, got {getattr(config, name)}")
+    return config

@@ -1,0 +1,136 @@
+"""The demonstration buffer: scripted-expert episodes recorded in the deployment env.
+
+HALO-WA's demonstrations are teleoperated on the deployment robot and "all treated as
+successful trajectories" (section 7.7); in simulation the env's scripted expert drives the
+deployment env (deployment gap included), and only its successful episodes are kept. The
+expert acts every step (it is closed-loop), but the RL state is only needed at chunk
+boundaries, so cameras are rendered there alone. Episodes are cached as ``.npz``; the RL
+state (which depends on the algorithm and the WA model) is computed from them per run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warl.core.demos import scripted_expert
+from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
+from warl.core.training.transitions import EpisodeRecord, Step
+from warl.core.world_model import WorldActionModel
+
+# Demonstration-buffer seeds: apart from the WA model's demos (10_000 + i) and the
+# evaluation seeds (1_000_000 + ...).
+DEMO_BUFFER_SEED_BASE = 20_000
+
+ChunkEpisode = dict[str, Any]
+
+
+def record_chunked(env: Any, env_id: str, chunk: int, seed: int) -> ChunkEpisode:
+    """One expert episode from ``reset(seed=seed)``, cut into C-step chunks."""
+    expert = scripted_expert(env, env_id)
+    unwrapped = env.unwrapped
+    can_defer = hasattr(unwrapped, "render_cameras")
+    obs, info = env.reset(seed=seed)
+    boundaries, actions, rewards, terminated_flags, steps = [obs], [], [], [], []
+    success, done = False, False
+    while not done:
+        executed = np.zeros((chunk, env.action_space.shape[0]), np.float32)
+        reward, terminated, i = 0.0, False, 0
+        for i in range(chunk):  # i + 1 steps ran when the loop ends
+            if can_defer:
+                unwrapped.defer_cameras = True
+            try:
+                action = np.asarray(expert(obs), np.float32)
+                obs, r, terminated, truncated, info = env.step(action)
+            finally:
+                if can_defer:
+                    unwrapped.defer_cameras = False
+            executed[i] = action
+            reward += float(r)
+            success = success or bool(info.get(SUCCESS_KEY, False))
+            if terminated or truncated:
+                done = True
+                break
+        if can_defer:
+            obs = {**obs, **unwrapped.render_cameras()}
+        boundaries.append(obs)
+        actions.append(executed)
+        rewards.append(reward)
+        terminated_flags.append(bool(terminated))
+        steps.append(i + 1)
+    return {
+        "obs": {k: np.stack([o[k] for o in boundaries]) for k in boundaries[0]},
+        "actions": np.stack(actions), "rewards": np.asarray(rewards, np.float32),
+        "terminated": np.asarray(terminated_flags), "steps": np.asarray(steps),
+        "success": success, "instruction": str(info.get(INSTRUCTION_KEY, "")),
+    }
+
+
+def load_or_record(path: Path, env: Any, env_id: str, chunk: int, episodes: int,
+                   advance: Callable[..., None] | None = None) -> list[ChunkEpisode]:
+    """The cached episodes at ``path``, or record ``episodes`` (seeds 20_000 + i) and cache."""
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as data:
+            count = int(data["count"])
+            return [_unpack(data, i) for i in range(count)]
+    recorded = []
+    for i in range(episodes):
+        recorded.append(record_chunked(env, env_id, chunk, DEMO_BUFFER_SEED_BASE + i))
+        if advance is not None:
+            advance(1, success=f"{sum(e['success'] for e in recorded)}/{i + 1}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    arrays: dict[str, Any] = {"count": np.asarray(len(recorded)), **_pack(recorded)}
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return recorded
+
+
+def _pack(episodes: list[ChunkEpisode]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for i, e in enumerate(episodes):
+        for key, value in e["obs"].items():
+            out[f"{i}/obs/{key}"] = value
+        for key in ("actions", "rewards", "terminated", "steps"):
+            out[f"{i}/{key}"] = e[key]
+        out[f"{i}/success"] = np.asarray(e["success"])
+        out[f"{i}/instruction"] = np.asarray(e["instruction"])
+    return out
+
+
+def _unpack(data: Any, i: int) -> ChunkEpisode:
+    prefix = f"{i}/obs/"
+    return {
+        "obs": {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)},
+        **{key: data[f"{i}/{key}"] for key in ("actions", "rewards", "terminated", "steps")},
+        "success": bool(data[f"{i}/success"]), "instruction": str(data[f"{i}/instruction"]),
+    }
+
+
+def demo_records(episodes: list[ChunkEpisode], wa_model: WorldActionModel | None,
+                 features: Callable[[Mapping[str, Any], Any], dict[str, np.ndarray]]
+                 ) -> list[EpisodeRecord]:
+    """The successful episodes as `EpisodeRecord`s with the algorithm's RL state."""
+    records = []
+    for i, e in enumerate(episodes):
+        if not e["success"]:
+            continue
+        count = len(e["actions"]) + 1
+        wa = None
+        if wa_model is not None:  # the boundary observations are already a batch
+            wa_model.seed(DEMO_BUFFER_SEED_BASE + i)
+            wa = wa_model.infer(e["obs"], e["instruction"])
+        states = [features({k: v[t] for k, v in e["obs"].items()},
+                           None if wa is None else wa.index(t)) for t in range(count)]
+        record = EpisodeRecord(success=True, final_features=states[-1])
+        for t in range(count - 1):
+            record.steps.append(Step(
+                features=states[t], action=e["actions"][t], reward=float(e["rewards"][t]),
+                terminated=bool(e["terminated"][t]), steps=int(e["steps"][t]),
+                intervened=np.zeros(len(e["actions"][t]), bool)))
+        records.append(record)
+    return records

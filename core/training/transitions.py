@@ -1,0 +1,81 @@
+"""Chunk-level transitions (s_t, a_{t:t+C-1}, R_t, s_{t+C}, done) as TensorDicts.
+
+A transition holds what was actually executed (interventions included), the chunk's summed
+reward, whether the episode terminated inside it (truncation still bootstraps), how many of
+its C actions ran, which were interventions, and whether its episode succeeded; ``obs`` and
+``next`` hold the algorithm's RL state (`Policy.features`) before and after the chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Step:
+    """One decision: the RL state before the chunk and what the chunk did."""
+
+    features: Mapping[str, np.ndarray]
+    action: np.ndarray  # (C, A) executed, zero rows after an early stop
+    reward: float
+    terminated: bool
+    steps: int
+    intervened: np.ndarray  # (C,) bool
+
+
+@dataclass
+class EpisodeRecord:
+    """The decisions of one episode, in order, and the RL state after the last one."""
+
+    steps: list[Step] = field(default_factory=list)
+    final_features: Mapping[str, np.ndarray] | None = None
+    success: bool = False
+
+    @property
+    def length(self) -> int:
+        return sum(s.steps for s in self.steps)
+
+    @property
+    def intervention_steps(self) -> int:
+        return int(sum(int(s.intervened.sum()) for s in self.steps))
+
+    @property
+    def episode_return(self) -> float:
+        return float(sum(s.reward for s in self.steps))
+
+
+def to_tensordict(episodes: Sequence[EpisodeRecord]) -> Any:
+    """Stack every transition of ``episodes`` into one TensorDict with batch size (T,)."""
+    import torch
+    from tensordict import TensorDict
+
+    rows: list[tuple[Step, Mapping[str, np.ndarray], bool]] = []
+    for episode in episodes:
+        if episode.final_features is None:
+            raise ValueError("an episode record needs final_features (the state after the end)")
+        nexts = [s.features for s in episode.steps[1:]] + [episode.final_features]
+        rows += [(s, n, episode.success) for s, n in zip(episode.steps, nexts, strict=True)]
+    if not rows:
+        raise ValueError("no transitions to store")
+
+    def stack(values: Sequence[Any], dtype: Any = None) -> torch.Tensor:
+        return torch.as_tensor(np.stack([np.asarray(v, dtype=dtype) for v in values]))
+
+    keys = list(rows[0][0].features)
+    return TensorDict(
+        {
+            "obs": {k: stack([r[0].features[k] for r in rows]) for k in keys},
+            "next": {k: stack([r[1][k] for r in rows]) for k in keys},
+            "action": stack([r[0].action for r in rows], np.float32),
+            "reward": stack([r[0].reward for r in rows], np.float32),
+            "done": stack([r[0].terminated for r in rows], np.bool_),
+            "steps": stack([r[0].steps for r in rows], np.int64),
+            "intervened": stack([r[0].intervened for r in rows], np.bool_),
+            "success": stack([r[2] for r in rows], np.bool_),
+        },
+        batch_size=[len(rows)],
+    )
