@@ -9,7 +9,7 @@ from typing import Any
 from warl.core.errors import ConfigError
 
 BACKENDS = ("thread", "inline")
-DEMO_SOURCES = ("deployment", "none")
+DEMO_SOURCES = ("lab", "deployment", "none")
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,15 @@ class TrainConfig:
     backend: where the rollout worker runs: ``thread`` (in-process) or ``inline`` (sync).
     torch_threads: intra-op threads of the learner; 0 = half the cores when asynchronous (the
         other half drives the env), all of them otherwise.
-    demos: demonstration-buffer episodes recorded by the scripted expert in the deployment env
-        (only the successful ones are kept) [HALO-WA: 100].
-    demo_source: ``deployment`` (as above) or ``none``.
+    demos: demonstration-buffer episodes of the env's scripted expert (only the successful
+        ones are kept) [HALO-WA: 100].
+    demo_source: ``deployment`` records them in the deployment env, gap included (seeds
+        20_000 + i): the paper's real-world recipe, where the demonstrations are teleoperated
+        on the deployment robot. WA-base never saw these, and with the BC term (and warm-up)
+        they carry most of the correction. ``lab`` records them without the gap on the seeds
+        the built-in WA model was trained on (10_000 + i): the paper's simulation recipe, the
+        demonstrations that trained WA-base, so every gain must come from online interaction.
+        ``none``: no demonstration buffer.
     baseline: evaluate ``wa-base`` (the frozen WA model) before training, for the table.
     eval_every: env steps between evaluations during training.
     eval_trials: trials of each evaluation during training (the first seeds of the list).
@@ -39,7 +45,7 @@ class TrainConfig:
     """
 
     env_steps: int = 200_000
-    minutes: float = 20.0
+    minutes: float = 10.0
     asynchronous: bool = True
     backend: str = "thread"
     torch_threads: int = 0

@@ -1,11 +1,12 @@
-"""The demonstration buffer: scripted-expert episodes recorded in the deployment env.
+"""The demonstration buffer: scripted-expert episodes cut into chunk transitions.
 
-HALO-WA's demonstrations are teleoperated on the deployment robot and "all treated as
-successful trajectories" (section 7.7); in simulation the env's scripted expert drives the
-deployment env (deployment gap included), and only its successful episodes are kept. The
-expert acts every step (it is closed-loop), but the RL state is only needed at chunk
-boundaries, so cameras are rendered there alone. Episodes are cached as ``.npz``; the RL
-state (which depends on the algorithm and the WA model) is computed from them per run.
+HALO-WA puts the demonstrations that trained WA-base into the buffer, "all treated as
+successful trajectories" (section 7.7); here the env's scripted expert records them, in lab
+conditions (``lab``, the built-in WA model's own demo seeds) or under the deployment gap
+(``deployment``), and only successful episodes are kept. The expert acts every step (it is
+closed-loop), but the RL state is only needed at chunk boundaries, so cameras are rendered
+there alone. Episodes are cached as ``.npz``; the RL state (which depends on the algorithm
+and the WA model) is computed from them per run.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
 from warl.core.training.transitions import EpisodeRecord, Step
 from warl.core.world_model import WorldActionModel
 
-# Demonstration-buffer seeds: apart from the WA model's demos (10_000 + i) and the
-# evaluation seeds (1_000_000 + ...).
-DEMO_BUFFER_SEED_BASE = 20_000
+# Seeds: ``lab`` demos are the WA model's own (10_000 + i, lab conditions); ``deployment``
+# demos use 20_000 + i; both are apart from the evaluation seeds (1_000_000 + ...).
+DEMO_SEED_BASES = {"lab": 10_000, "deployment": 20_000}
 
 ChunkEpisode = dict[str, Any]
 
@@ -71,15 +72,16 @@ def record_chunked(env: Any, env_id: str, chunk: int, seed: int) -> ChunkEpisode
 
 
 def load_or_record(path: Path, env: Any, env_id: str, chunk: int, episodes: int,
-                   advance: Callable[..., None] | None = None) -> list[ChunkEpisode]:
-    """The cached episodes at ``path``, or record ``episodes`` (seeds 20_000 + i) and cache."""
+                   seed_base: int, advance: Callable[..., None] | None = None
+                   ) -> list[ChunkEpisode]:
+    """The cached episodes at ``path``, or record ``episodes`` (seeds ``seed_base + i``)."""
     if path.is_file():
         with np.load(path, allow_pickle=False) as data:
             count = int(data["count"])
             return [_unpack(data, i) for i in range(count)]
     recorded = []
     for i in range(episodes):
-        recorded.append(record_chunked(env, env_id, chunk, DEMO_BUFFER_SEED_BASE + i))
+        recorded.append(record_chunked(env, env_id, chunk, seed_base + i))
         if advance is not None:
             advance(1, success=f"{sum(e['success'] for e in recorded)}/{i + 1}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,8 +114,8 @@ def _unpack(data: Any, i: int) -> ChunkEpisode:
 
 
 def demo_records(episodes: list[ChunkEpisode], wa_model: WorldActionModel | None,
-                 features: Callable[[Mapping[str, Any], Any], dict[str, np.ndarray]]
-                 ) -> list[EpisodeRecord]:
+                 features: Callable[[Mapping[str, Any], Any], dict[str, np.ndarray]],
+                 seed_base: int) -> list[EpisodeRecord]:
     """The successful episodes as `EpisodeRecord`s with the algorithm's RL state."""
     records = []
     for i, e in enumerate(episodes):
@@ -122,7 +124,7 @@ def demo_records(episodes: list[ChunkEpisode], wa_model: WorldActionModel | None
         count = len(e["actions"]) + 1
         wa = None
         if wa_model is not None:  # the boundary observations are already a batch
-            wa_model.seed(DEMO_BUFFER_SEED_BASE + i)
+            wa_model.seed(seed_base + i)
             wa = wa_model.infer(e["obs"], e["instruction"])
         states = [features({k: v[t] for k, v in e["obs"].items()},
                            None if wa is None else wa.index(t)) for t in range(count)]

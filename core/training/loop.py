@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,8 @@ class Trainer:
                 raise ConfigError(
                     f"{setup.config['algorithm']!r} cannot be trained by the off-policy loop: "
                     f"it has no {attr!r} (see docs/training.md for what an algorithm provides)")
-        self.counters = Counters(next_eval=config.eval_every,
-                                 next_checkpoint=config.checkpoint_every)
+        # The first evaluation runs before any online data: what the warm-up alone gives.
+        self.counters = Counters(next_eval=0, next_checkpoint=config.checkpoint_every)
         scratch = _replay_scratch(run_dir)
         self.replay = MixedReplay(make_buffer(config.replay_capacity, scratch / "online"),
                                   make_buffer(config.replay_capacity, scratch / "demos"),
@@ -87,6 +88,10 @@ class Trainer:
         self.policy = self.algorithm.make_policy()
         self.collector = Collector(setup.env, setup.wa_model, self.policy)
         self.log: RunLog | None = None
+        self.backend: Backend | None = None
+        # An evaluation running in the rollout worker while the learner goes on updating:
+        # (future, env steps and updates when it started).
+        self._pending_eval: tuple[Future[EvalResult], int, int] | None = None
         self._clock = time.perf_counter()
         self._wall_at_start = 0.0
 
@@ -128,22 +133,30 @@ class Trainer:
         return result
 
     def fill_demos(self) -> None:
-        c = self.config
+        c, setup = self.config, self.setup
         if c.demo_source == "none" or c.demos == 0:
             return
         from warl.core.checkpoints import cache_root, config_hash
 
-        setup = self.setup
-        key = {"env": setup.config["env"], "env_kwargs": setup.config["env_kwargs"],
-               "gap": setup.config["deployment_gap"], "chunk": setup.env.chunk,
-               "episodes": c.demos, "seed_base": demo_buffer.DEMO_BUFFER_SEED_BASE}
-        path = (cache_root() / "demo_buffers" / setup.config["env"].replace("/", "__")
-                / f"{config_hash(key)}.npz")
-        with progress_bar("demo buffer", c.demos, self.show_progress and not path.is_file()
-                          ) as advance:
-            episodes = demo_buffer.load_or_record(path, setup.env.env, setup.config["env"],
-                                                  setup.env.chunk, c.demos, advance)
-        records = demo_buffer.demo_records(episodes, setup.wa_model, self.policy.features)
+        env_id, seed_base = setup.config["env"], demo_buffer.DEMO_SEED_BASES[c.demo_source]
+        gap = setup.config["deployment_gap"] if c.demo_source == "deployment" else {}
+        key = {"env": env_id, "env_kwargs": setup.config["env_kwargs"], "gap": gap,
+               "chunk": setup.env.chunk, "episodes": c.demos, "seed_base": seed_base}
+        path = cache_root() / "demo_buffers" / env_id.replace("/", "__") / \
+            f"{c.demo_source}-{config_hash(key)}.npz"
+        # Lab demos come from a fresh env without the gap wrappers.
+        env = setup.env.env if gap else self.registry.make(env_id, kind="env",
+                                                            **setup.config["env_kwargs"])
+        try:
+            with progress_bar(f"demo buffer ({c.demo_source})", c.demos,
+                              self.show_progress and not path.is_file()) as advance:
+                episodes = demo_buffer.load_or_record(path, env, env_id, setup.env.chunk,
+                                                      c.demos, seed_base, advance)
+        finally:
+            if env is not setup.env.env:
+                env.close()
+        records = demo_buffer.demo_records(episodes, setup.wa_model, self.policy.features,
+                                           seed_base)
         if records:
             self.replay.demos.extend(to_tensordict(records))
 
@@ -165,6 +178,7 @@ class Trainer:
                                       algo.batch_size))
         backend: Backend = (ThreadBackend if c.asynchronous and c.backend == "thread"
                             else InlineBackend)(self.collector)
+        self.backend = backend
 
         online_start = self.wall() - counters.online_s
 
@@ -182,6 +196,8 @@ class Trainer:
                     and counters.updates < algo.utd * counters.transitions)
 
         pending = None
+        if counters.env_steps == 0:
+            self._on_schedule()
         metrics: dict[str, float] = {}
         rate_clock, rate_updates = time.perf_counter(), counters.updates
         updates_per_s = 0.0
@@ -204,14 +220,19 @@ class Trainer:
                         advance(steps, **self._status(updates_per_s))
                         self._on_schedule()
                         continue
+                    if self._pending_eval is not None and self._pending_eval[0].done():
+                        self._finish_eval()
                     if allowed():
                         metrics = algo.update(self.replay.sample(algo.batch_size))
                         counters.updates += 1
                         continue
                     if pending is None:
                         break
+            if self._pending_eval is not None:
+                self._finish_eval()
         finally:
             backend.close()
+            self.backend = None
 
     def _status(self, updates_per_s: float) -> dict[str, str]:
         recent = self.counters.recent_successes
@@ -242,9 +263,13 @@ class Trainer:
 
     def _on_schedule(self) -> None:
         c, counters = self.config, self.counters
-        if c.eval_trials and counters.env_steps >= counters.next_eval:
-            result = self._evaluate_policy(c.eval_trials, "during", 0)
-            counters.last_eval_sr = result.success_rate
+        if c.eval_trials and counters.env_steps >= counters.next_eval and \
+                self._pending_eval is None and self.backend is not None:
+            seeds = eval_seeds(c.eval_seed, c.eval_trials)
+            future = self.backend.submit("evaluation", self.algorithm.policy_state(), seeds)
+            self._pending_eval = (future, counters.env_steps, counters.updates)
+            if future.done():
+                self._finish_eval()
             while counters.next_eval <= counters.env_steps:
                 counters.next_eval += c.eval_every
         if counters.env_steps >= counters.next_checkpoint:
@@ -252,17 +277,27 @@ class Trainer:
                 counters.next_checkpoint += c.checkpoint_every
             self.checkpoint()
 
-    def _evaluate_policy(self, trials: int, name: str, videos: int) -> EvalResult:
-        self.policy.load_policy_state(self.algorithm.policy_state())
-        result = self.evaluate(self.policy.act, trials, name, videos)
+    def _finish_eval(self) -> None:
+        assert self._pending_eval is not None
+        future, env_steps, updates = self._pending_eval
+        self._pending_eval = None
+        result = future.result()
+        self.counters.last_eval_sr = result.success_rate
+        self._log_eval(result, env_steps, updates)
+
+    def _log_eval(self, result: EvalResult, env_steps: int, updates: int) -> None:
         assert self.log is not None
         low, high = result.wilson_interval()
         self.log.evaluation({
-            "env_steps": self.counters.env_steps, "wall_s": self.wall(),
-            "updates": self.counters.updates, "success_rate": result.success_rate,
-            "ci_low": low, "ci_high": high, "mean_episode_length": result.mean_length,
-            "trials": len(result.trials),
+            "env_steps": env_steps, "wall_s": self.wall(), "updates": updates,
+            "success_rate": result.success_rate, "ci_low": low, "ci_high": high,
+            "mean_episode_length": result.mean_length, "trials": len(result.trials),
         })
+
+    def _evaluate_policy(self, trials: int, name: str, videos: int) -> EvalResult:
+        self.policy.load_policy_state(self.algorithm.policy_state())
+        result = self.evaluate(self.policy.act, trials, name, videos)
+        self._log_eval(result, self.counters.env_steps, self.counters.updates)
         return result
 
     def final(self) -> EvalResult:

@@ -120,7 +120,8 @@ class HaloWA:
         common = dict(state_dim=state_dim, action_dim=self.action_dim, chunk=c.chunk,
                       latent_shape=latent_shape, hidden=c.hidden, heads=c.heads,
                       fusion=c.fusion, image_size=image_size)
-        self.actor = HaloActor(decoder=c.actor_decoder, **common).to(self.device)  # type: ignore[arg-type]
+        self.actor = HaloActor(decoder=c.actor_decoder, residual=c.residual,
+                               **common).to(self.device)  # type: ignore[arg-type]
         self.critic = HaloCritic(q_head=c.q_head, **common).to(self.device)  # type: ignore[arg-type]
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)

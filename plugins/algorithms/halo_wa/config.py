@@ -5,7 +5,8 @@ Two presets fix the network sizes and learning rates together:
 - ``paper``: the adapter of appendix 7.8 (hidden 512, decoder 512-1024-512-A, Q heads
   512-2048-1024-512-1) and the learning rates of table 4 (actor 2.5e-5, critic 3.0e-5).
 - ``cpu``: an eighth-width adapter (hidden 64, same depth) with the TD3 learning rate 3e-4
-  and a short BC warm-up, so that an online run fits in minutes on a two-core laptop.
+  and a 500-step BC warm-up of the actor (the paper's real-world recipe), so that an online
+  run fits in minutes on a two-core laptop.
   Everything else (chunk, UTD, critic:actor ratio, lambda_BC, batch, demo ratio) stays at the
   paper's values.
 - ``auto`` (default): ``paper`` when a CUDA device is present, else ``cpu``.
@@ -34,6 +35,9 @@ class HaloWAConfig:
     heads: attention heads [8].
     actor_decoder: widths of the shared token-wise decoder after ``hidden`` [1024, 512].
     q_head: widths of each Q head after ``hidden`` [2048, 1024, 512].
+    residual: 0 (the paper) decodes the chunk directly; > 0 outputs the WA reference plus a
+        correction bounded by this value, starting from zero, so the adapter starts as WA-base
+        and needs no warm-up [0].
     fusion: ``hybrid`` | ``cross`` | ``self`` | ``concat`` | ``cnn`` (table 2) [hybrid].
     latent_source: ``latents`` (WA latent features) | ``intermediate`` (WA intermediate
         features) | ``raw_image`` (a trainable image encoder instead of the WA) | ``none``
@@ -64,6 +68,7 @@ class HaloWAConfig:
     heads: int = 8
     actor_decoder: tuple[int, ...] = (1024, 512)
     q_head: tuple[int, ...] = (2048, 1024, 512)
+    residual: float = 0.0
     fusion: str = "hybrid"
     latent_source: str = "latents"
     gamma: float = 0.98
@@ -141,5 +146,7 @@ def _validate(c: HaloWAConfig) -> None:
     for name in ("chunk", "utd", "critic_actor_ratio", "batch_size"):
         if getattr(c, name) < 1:
             raise ConfigError(f"halo-wa: {name} must be >= 1, got {getattr(c, name)}")
+    if not 0.0 <= c.residual <= 2.0:
+        raise ConfigError(f"halo-wa: residual must be in [0, 2], got {c.residual}")
     if not 0.0 <= c.demo_fraction <= 1.0:
         raise ConfigError(f"halo-wa: demo_fraction must be in [0, 1], got {c.demo_fraction}")

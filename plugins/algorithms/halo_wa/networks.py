@@ -139,12 +139,15 @@ class HaloActor(nn.Module):
         heads: attention heads.
         decoder: widths of the shared token-wise MLP after ``hidden`` (paper: 1024, 512).
         fusion: one of `FUSIONS`.
+        residual: if > 0, the chunk is the reference plus a correction bounded by ``residual``
+            (the decoder's last layer starts at zero, so the untrained actor reproduces the
+            WA reference); 0 decodes the chunk directly, as in the paper.
     """
 
     def __init__(self, state_dim: int, action_dim: int, chunk: int,
                  latent_shape: tuple[int, int] | None, hidden: int = 512, heads: int = 8,
                  decoder: Sequence[int] = (1024, 512), fusion: str = "hybrid",
-                 image_size: int | None = None) -> None:
+                 image_size: int | None = None, residual: float = 0.0) -> None:
         super().__init__()
         self.chunk, self.action_dim = chunk, action_dim
         self.state_token = nn.Linear(state_dim, hidden)
@@ -153,6 +156,12 @@ class HaloActor(nn.Module):
         self.memory = MemoryInput(latent_shape, hidden, image_size)
         self.fusion = Fusion(fusion, hidden, heads, self.memory.tokens)
         self.decode = mlp([hidden, *decoder, action_dim])
+        self.residual = residual
+        if residual:
+            last = self.decode[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, state: torch.Tensor, reference: torch.Tensor,
                 latents: torch.Tensor | None) -> torch.Tensor:
@@ -163,7 +172,10 @@ class HaloActor(nn.Module):
         ], dim=1)
         memory = self.memory(latents)
         fused = self.fusion(queries, memory)
-        return torch.tanh(self.decode(fused[:, 1:]))
+        out = torch.tanh(self.decode(fused[:, 1:]))
+        if self.residual:
+            return (reference + self.residual * out).clamp(-1.0, 1.0)
+        return out
 
 
 class HaloCritic(nn.Module):
