@@ -1,5 +1,7 @@
 """The MetaWorld env plugin: seeding, cameras, experts, errors."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -27,7 +29,7 @@ def test_cameras_render_at_requested_size_upright():
     obs, _ = env.reset(seed=0)
     assert obs["rgb_corner"].shape == (48, 48, 3) and obs["rgb_corner"].dtype == np.uint8
     # Upright: the floor (bottom rows) differs from the raw upside-down render's bottom rows.
-    raw = env._renderers[48]
+    raw = env._renderers[(threading.get_ident(), 48)]
     raw.update_scene(env._mw.data, camera="corner")
     assert np.array_equal(obs["rgb_corner"], raw.render()[::-1])
     assert "corner" in UPSIDE_DOWN_CAMERAS and obs["rgb_topview"].std() > 0

@@ -112,6 +112,10 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import logging
+
+    # TorchRL announces every storage it allocates at INFO; the progress bars say enough.
+    logging.getLogger("torchrl").setLevel(logging.WARNING)
     from warl.core.assemble import assemble
     from warl.core.runs import write_json
     from warl.core.training.card import comparison_rows, results_card
