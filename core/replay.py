@@ -14,7 +14,7 @@ from typing import Any
 
 from warl.core.errors import ConfigError
 
-EMPTY_MARKER = "EMPTY"
+WRITER_FILE = "writer.json"
 
 
 def make_buffer(capacity: int, scratch_dir: str | Path) -> Any:
@@ -66,20 +66,46 @@ class MixedReplay:
         return torch.cat(parts, 0) if len(parts) > 1 else parts[0]
 
     def save(self, directory: str | Path) -> None:
-        """Both buffers with their contents and write cursors (TorchRL ``dumps``)."""
+        """Both buffers with their contents and write cursors."""
         directory = Path(directory)
-        for name, buffer in (("online", self.online), ("demos", self.demos)):
-            (directory / name).mkdir(parents=True, exist_ok=True)
-            if len(buffer):
-                buffer.dumps(directory / name)
-            else:  # TorchRL cannot dump a storage that never held data
-                (directory / name / EMPTY_MARKER).touch()
+        save_buffer(self.online, directory / "online")
+        save_buffer(self.demos, directory / "demos")
 
     def load(self, directory: str | Path) -> None:
         directory = Path(directory)
         for name in ("online", "demos"):
-            if not (directory / name).is_dir():
+            if not (directory / name / WRITER_FILE).is_file():
                 raise ConfigError(f"{directory} holds no saved {name!r} replay buffer")
-        for name, buffer in (("online", self.online), ("demos", self.demos)):
-            if not (directory / name / EMPTY_MARKER).exists():
-                buffer.loads(directory / name)
+        load_buffer(self.online, directory / "online")
+        load_buffer(self.demos, directory / "demos")
+
+
+def _writer(buffer: Any) -> Any:
+    return getattr(buffer, "writer", None) or buffer._writer
+
+
+def save_buffer(buffer: Any, directory: Path) -> None:
+    """The filled part of ``buffer`` (storage order) as a memory-mapped TensorDict, and the
+    writer's state (cursor, write count).
+
+    TorchRL's ``dumps`` copies the whole preallocated storage, empty slots included
+    (gigabytes for a large capacity); this writes only what was stored.
+    """
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if len(buffer):
+        buffer[: len(buffer)].memmap(str(directory / "data"), copy_existing=True)
+    (directory / WRITER_FILE).write_text(json.dumps(
+        {"length": len(buffer), "writer": _writer(buffer).state_dict()}))
+
+
+def load_buffer(buffer: Any, directory: Path) -> None:
+    import json
+
+    from tensordict import TensorDict
+
+    state = json.loads((directory / WRITER_FILE).read_text())
+    if state["length"]:
+        buffer.extend(TensorDict.load_memmap(str(directory / "data")))
+    _writer(buffer).load_state_dict(state["writer"])

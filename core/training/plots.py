@@ -27,6 +27,11 @@ def plot_run(run_dir: Path, window: int = 20) -> list[Path]:
 
     train = read_csv(run_dir / "train.csv") if (run_dir / "train.csv").is_file() else []
     evals = read_csv(run_dir / "eval.csv") if (run_dir / "eval.csv").is_file() else []
+    baseline = None
+    if (run_dir / "baseline.json").is_file():
+        import json
+
+        baseline = json.loads((run_dir / "baseline.json").read_text())
     out_dir = run_dir / "plots"
     out_dir.mkdir(exist_ok=True)
     written = []
@@ -42,8 +47,14 @@ def plot_run(run_dir: Path, window: int = 20) -> list[Path]:
             if evals:
                 ax.plot(column(evals, x_key), column(evals, metric), "o-",
                         label="evaluation (fixed seeds)")
+            if baseline is not None:
+                key = "success_rate" if metric == "success_rate" else "mean_episode_length"
+                ax.axhline(float(baseline[key]), color="gray", linestyle="--",
+                           label=f"{baseline.get('algorithm', 'baseline')} (same seeds)")
             ax.set_xlabel(x_label)
             ax.set_ylabel(label)
+            if metric == "success_rate":
+                ax.set_ylim(-0.02, 1.02)
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=8)
         fig.tight_layout()
