@@ -6,7 +6,8 @@ Every message names the plugin or id at fault, says what was expected and how to
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class WarlError(Exception):
@@ -114,3 +115,14 @@ class MissingCheckpointError(WarlError, FileNotFoundError):
 
     def __str__(self) -> str:  # OSError formats its args otherwise
         return str(self.args[0])
+
+
+def check_known_settings(config_class: type, settings: Mapping[str, Any], what: str) -> None:
+    """Raise a `ConfigError` naming every key of ``settings`` that ``config_class`` (a
+    dataclass) has no field for, and the fields it does have."""
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(f"unknown {what} setting(s) {unknown}; known: {sorted(known)}")

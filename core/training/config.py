@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from warl.core.errors import ConfigError
+from warl.core.errors import ConfigError, check_known_settings
 
 BACKENDS = ("thread", "inline")
 DEMO_SOURCES = ("lab", "deployment", "none")
@@ -66,10 +66,7 @@ class TrainConfig:
 
 
 def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ConfigError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
+    check_known_settings(TrainConfig, settings, "training (train.KEY)")
     config = replace(TrainConfig(), **dict(settings))
     if config.backend not in BACKENDS:
         raise ConfigError(f"train.backend must be one of {BACKENDS}, got {config.backend!r}")

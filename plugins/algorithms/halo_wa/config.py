@@ -15,10 +15,10 @@ Two presets fix the network sizes and learning rates together:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from warl.core.errors import ConfigError
+from warl.core.errors import ConfigError, check_known_settings
 
 LATENT_SOURCES = ("latents", "intermediate", "raw_image", "none")
 PRESETS = ("auto", "paper", "cpu")
@@ -116,10 +116,7 @@ def resolve_preset(preset: str) -> str:
 
 def make_config(settings: Mapping[str, Any]) -> HaloWAConfig:
     """Defaults <- preset <- explicit ``settings``; names the bad key or value otherwise."""
-    known = {f.name for f in fields(HaloWAConfig)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ConfigError(f"halo-wa: unknown setting(s) {unknown}; known: {sorted(known)}")
+    check_known_settings(HaloWAConfig, settings, "halo-wa")
     preset = resolve_preset(str(settings.get("preset", "auto")))
     values = dict(CPU_PRESET) if preset == "cpu" else {}
     values.update(settings)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from warl.core.errors import ConfigError
+from warl.core.errors import ConfigError, check_known_settings
 
 OBS_MODES = ("state", "state+rgb")
 
@@ -89,10 +89,5 @@ class WASmallConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WASmallConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(
-                f"unknown warl/wa-small setting(s) {sorted(unknown)}; known: {sorted(known)}"
-            )
+        check_known_settings(cls, data, "warl/wa-small")
         return cls(**data)
