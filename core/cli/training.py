@@ -151,15 +151,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     methods.append((request["algo"], result.final))
     rows = comparison_rows(request["env"], methods)
     c = result.counters
+    summary = {"run_dir": str(out), "rows": rows,
+               "deployment_gap": setup.config["deployment_gap"], "online_env_steps": c.env_steps,
+               "episodes": c.episodes, "updates": c.updates,
+               "online_minutes": round(c.online_s / 60, 2),
+               "total_minutes": round(c.wall_s / 60, 2), "eval_seed": train_config.eval_seed}
     facts = {
         "deployment gap": json.dumps(setup.config["deployment_gap"]) or "none",
         "online env steps": c.env_steps, "episodes": c.episodes, "updates": c.updates,
         "online training time": f"{c.online_s / 60:.1f} min",
-        "total wall time (this run folder)": f"{c.wall_s / 60:.1f} min",
-        "evaluation seeds": f"list {train_config.eval_seed}",
+        "total wall time (all stages, this run folder)": f"{c.wall_s / 60:.1f} min",
+        "evaluation seeds": f"list {train_config.eval_seed} (the same for both rows)",
     }
-    summary = {"run_dir": str(out), "rows": rows, **{k.replace(" ", "_"): v
-                                                     for k, v in facts.items()}}
     write_json(out / "results.json", {**summary, "config": resolved,
                                       "versions": setup.versions()})
     card = results_card(f"{request['algo']} on {request['env']}", rows, facts)
