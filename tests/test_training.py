@@ -180,3 +180,21 @@ def test_halo_wa_beats_wa_base_on_fixed_seeds(small_wa, tmp_path):
     assert result.final.success_rate >= result.baseline.success_rate + 0.2, (
         result.baseline.success_rate, result.final.success_rate)
     assert result.final.mean_length < result.baseline.mean_length
+
+
+def test_expert_interventions_are_stored_as_executed_and_plotted(small_wa, tmp_path):
+    from warl.core.training.plots import plot_run
+
+    config = make_train_config({**QUICK, "env_steps": 600, "intervention": "expert",
+                                "intervention_threshold": 0.3, "demos": 0,
+                                "final_trials": 2})
+    setup = _setup(bc_warmup_steps=0)
+    trainer = Trainer(setup, config, tmp_path, default_registry(), show_progress=False)
+    assert trainer.collector.env is not setup.env and trainer.collector.env.refill is not None
+    result = train(setup, config, tmp_path, default_registry(), show_progress=False)
+    rates = [float(r["intervention_rate"]) for r in read_csv(tmp_path / "train.csv")]
+    assert max(rates) > 0
+    assert all(t.intervention_steps == 0 for t in result.final.trials)  # autonomous eval
+    assert (tmp_path / "plots" / "intervention_rate.png") in plot_run(tmp_path)
+    with pytest.raises(ConfigError, match="intervention"):
+        make_train_config({"intervention": "human"})

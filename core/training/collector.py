@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 
 from warl.core.envs.chunked import ChunkedEnv
@@ -49,8 +50,22 @@ class Rollout:
 class Collector:
     """Runs episodes in ``env`` with ``policy`` (weights set per request)."""
 
-    def __init__(self, env: ChunkedEnv, wa_model: WorldActionModel | None, policy: Policy) -> None:
+    def __init__(self, env: ChunkedEnv, wa_model: WorldActionModel | None, policy: Policy,
+                 eval_env: ChunkedEnv | None = None) -> None:
+        """``env`` collects (it may hold an intervention source); ``eval_env`` (default
+        ``env``) evaluates, always autonomously."""
         self.env, self.wa_model, self.policy = env, wa_model, policy
+        self.eval_env = env if eval_env is None else eval_env
+        self._instruction = ""
+        if self.wa_model is not None and _intervenes(env):
+            env.refill = self.refill
+
+    def refill(self, obs: Any, remaining: int) -> np.ndarray:
+        """After an intervention the WA model re-infers to finish the chunk (HALO-WA 3.3)."""
+        assert self.wa_model is not None
+        output = self.wa_model.infer(batch_of(obs), self._instruction)
+        chunk: np.ndarray = output.ref_actions[0, :remaining].detach().cpu().numpy()
+        return chunk
 
     def _infer(self, obs: Any, instruction: str) -> WAOutput | None:
         return None if self.wa_model is None else self.wa_model.infer(batch_of(obs), instruction)
@@ -64,7 +79,7 @@ class Collector:
         if self.wa_model is not None:
             self.wa_model.seed(seed)
         obs, info = self.env.reset(seed=seed)
-        instruction = str(info.get(INSTRUCTION_KEY, ""))
+        instruction = self._instruction = str(info.get(INSTRUCTION_KEY, ""))
         record = EpisodeRecord()
         while True:
             wa_output = self._infer(obs, instruction)
@@ -86,7 +101,17 @@ class Collector:
         """Deterministic trials on fixed seeds (`warl.core.evaluate.evaluate`)."""
         if policy_state is not None:
             self.policy.load_policy_state(policy_state)
-        return evaluate(self.env, self.policy.act, self.wa_model, seeds, video_dir, videos)
+        return evaluate(self.eval_env, self.policy.act, self.wa_model, seeds, video_dir, videos)
+
+
+def _intervenes(env: Any) -> bool:
+    from warl.core.envs.intervention import InterventionWrapper
+
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, InterventionWrapper):
+            return True
+        env = env.env
+    return False
 
 
 class Backend(Protocol):

@@ -10,6 +10,7 @@ from warl.core.errors import ConfigError, check_known_settings
 
 BACKENDS = ("thread", "inline")
 DEMO_SOURCES = ("lab", "deployment", "none")
+INTERVENTIONS = ("none", "expert")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class TrainConfig:
         the built-in WA model was trained on (10_000 + i): the paper's simulation recipe, the
         demonstrations that trained WA-base, so every gain must come from online interaction.
         ``none``: no demonstration buffer.
+    intervention: ``none``, or ``expert``: the env's scripted expert takes over while training
+        whenever the policy's action deviates from its own by more than
+        ``intervention_threshold`` (L2; `DeviationGate`), standing in for the operator of the
+        real-world setting. Interventions are stored as executed actions, and after one the WA
+        model re-infers to finish the chunk. Evaluations are always autonomous.
+    intervention_threshold: the gate's takeover threshold.
     baseline: evaluate ``wa-base`` (the frozen WA model) before training, for the table.
     eval_every: env steps between evaluations during training.
     eval_trials: trials of each evaluation during training (the first seeds of the list).
@@ -51,6 +58,8 @@ class TrainConfig:
     torch_threads: int = 0
     demos: int = 100
     demo_source: str = "deployment"
+    intervention: str = "none"
+    intervention_threshold: float = 0.5
     baseline: bool = True
     eval_every: int = 10_000
     eval_trials: int = 20
@@ -70,6 +79,9 @@ def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
     config = replace(TrainConfig(), **dict(settings))
     if config.backend not in BACKENDS:
         raise ConfigError(f"train.backend must be one of {BACKENDS}, got {config.backend!r}")
+    if config.intervention not in INTERVENTIONS:
+        raise ConfigError(
+            f"train.intervention must be one of {INTERVENTIONS}, got {config.intervention!r}")
     if config.demo_source not in DEMO_SOURCES:
         raise ConfigError(
             f"train.demo_source must be one of {DEMO_SOURCES}, got {config.demo_source!r}")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from warl.core.assemble import Assembly
+from warl.core.envs.chunked import ChunkedEnv
 from warl.core.errors import ConfigError
 from warl.core.evaluate import EvalResult, eval_seeds
 from warl.core.progress import progress_bar
@@ -86,7 +87,8 @@ class Trainer:
                                   make_buffer(config.replay_capacity, scratch / "demos"),
                                   float(getattr(self.algorithm, "demo_fraction", 0.5)))
         self.policy = self.algorithm.make_policy()
-        self.collector = Collector(setup.env, setup.wa_model, self.policy)
+        self.collector = Collector(self._collection_env(), setup.wa_model, self.policy,
+                                   eval_env=setup.env)
         self.log: RunLog | None = None
         self.backend: Backend | None = None
         # An evaluation running in the rollout worker while the learner goes on updating:
@@ -94,6 +96,18 @@ class Trainer:
         self._pending_eval: tuple[Future[EvalResult], int, int] | None = None
         self._clock = time.perf_counter()
         self._wall_at_start = 0.0
+
+    def _collection_env(self) -> ChunkedEnv:
+        """The deployment env, with the gated expert in the loop if interventions are on."""
+        if self.config.intervention == "none":
+            return self.setup.env
+        from warl.core.demos import scripted_expert
+        from warl.core.envs.intervention import DeviationGate, GatedExpert, InterventionWrapper
+
+        deployed = self.setup.env.env
+        source = GatedExpert(scripted_expert(deployed, self.setup.config["env"]),
+                             DeviationGate(self.config.intervention_threshold))
+        return ChunkedEnv(InterventionWrapper(deployed, source), self.setup.env.chunk)
 
     # --- bookkeeping ------------------------------------------------------------------------
     def wall(self) -> float:
