@@ -113,9 +113,14 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import logging
+    import os
 
-    # TorchRL announces every storage it allocates at INFO; the progress bars say enough.
+    # TorchRL announces every storage it allocates at INFO, on stdout (which --json owns). It
+    # sets its level from RL_LOGGING_LEVEL when first imported, and may already be imported.
+    os.environ.setdefault("RL_LOGGING_LEVEL", "WARNING")
     logging.getLogger("torchrl").setLevel(logging.WARNING)
+    for handler in logging.getLogger("torchrl").handlers:
+        handler.setLevel(logging.WARNING)
     from warl.core.assemble import assemble
     from warl.core.runs import write_json
     from warl.core.training.card import comparison_rows, results_card

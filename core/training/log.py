@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 TRAIN_COLUMNS = ("env_steps", "wall_s", "episode", "success", "return", "length",
-                 "intervention_rate", "updates", "updates_per_s", "critic_loss", "actor_loss",
-                 "bc", "q")
+                 "intervention_rate", "transitions", "updates", "achieved_utd", "updates_per_s",
+                 "critic_loss", "actor_loss", "bc", "q")
 EVAL_COLUMNS = ("env_steps", "wall_s", "updates", "success_rate", "ci_low", "ci_high",
                 "mean_episode_length", "trials")
 

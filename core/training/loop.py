@@ -269,7 +269,9 @@ class Trainer:
             "success": int(record.success), "return": record.episode_return,
             "length": record.length,
             "intervention_rate": record.intervention_steps / max(1, record.length),
-            "updates": counters.updates, "updates_per_s": updates_per_s,
+            "transitions": counters.transitions, "updates": counters.updates,
+            "achieved_utd": counters.updates / max(1, counters.transitions),
+            "updates_per_s": updates_per_s,
             "critic_loss": metrics.get("critic_loss"), "actor_loss": metrics.get("actor_loss"),
             "bc": metrics.get("bc"), "q": metrics.get("q"),
         })
