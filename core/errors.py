@@ -126,3 +126,11 @@ def check_known_settings(config_class: type, settings: Mapping[str, Any], what: 
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(f"unknown {what} setting(s) {unknown}; known: {sorted(known)}")
+
+
+def check_at_least(config: Any, names: Iterable[str], minimum: float, prefix: str) -> None:
+    """Raise a `ConfigError` for the first field of ``config`` in ``names`` below ``minimum``."""
+    for name in names:
+        value = getattr(config, name)
+        if value < minimum:
+            raise ConfigError(f"{prefix}{name} must be >= {minimum}, got {value}")

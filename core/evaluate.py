@@ -72,6 +72,11 @@ class EvalResult:
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), "per_trial": [asdict(t) for t in self.trials]}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalResult:
+        """The inverse of `to_dict` (a saved ``results.json`` / ``baseline.json``)."""
+        return cls([Trial(**t) for t in data["per_trial"]], float(data["wall_time_s"]))
+
 
 # (observation, WA output or None, explore) -> (C, A) chunk: `Algorithm.act`.
 ActFn = Callable[[Any, Any, bool], np.ndarray]

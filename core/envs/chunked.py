@@ -15,6 +15,31 @@ from warl.core.envs.contract import EXECUTED_ACTION_KEY, INTERVENED_KEY, video_f
 Refill = Callable[[Any, int], np.ndarray]
 
 
+def can_defer_cameras(env: gym.Env[Any, np.ndarray]) -> bool:
+    """Whether ``env`` can skip its camera images on a step (`MetaWorldEnv.defer_cameras`)."""
+    return hasattr(env.unwrapped, "render_cameras")
+
+
+def step_deferred(env: gym.Env[Any, np.ndarray], action: np.ndarray,
+                  defer: bool) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+    """``env.step(action)``, skipping camera rendering when ``defer``: for steps whose images
+    nobody reads. Call `fresh_cameras` on the observation that is read."""
+    if not defer:
+        return env.step(action)
+    unwrapped: Any = env.unwrapped
+    unwrapped.defer_cameras = True
+    try:
+        return env.step(action)
+    finally:
+        unwrapped.defer_cameras = False
+
+
+def fresh_cameras(env: gym.Env[Any, np.ndarray], obs: dict[str, Any]) -> dict[str, Any]:
+    """``obs`` with its camera images rendered from the current state."""
+    unwrapped: Any = env.unwrapped
+    return {**obs, **unwrapped.render_cameras()}
+
+
 class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
     """Executes a (C, A) chunk open-loop, stopping early when the episode ends.
 
@@ -79,17 +104,9 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
         obs, terminated, truncated = self._last_obs, False, False
         info: dict[str, Any] = {}
         steps = 0
-        unwrapped = self.env.unwrapped
-        defer = (hasattr(unwrapped, "render_cameras") and not self.record_frames
-                 and self.refill is None)
+        defer = can_defer_cameras(self.env) and not self.record_frames and self.refill is None
         for i in range(len(chunk)):
-            if defer:
-                unwrapped.defer_cameras = True  # type: ignore[attr-defined]
-            try:
-                obs, reward, terminated, truncated, info = self.env.step(chunk[i])
-            finally:
-                if defer:
-                    unwrapped.defer_cameras = False  # type: ignore[attr-defined]
+            obs, reward, terminated, truncated, info = step_deferred(self.env, chunk[i], defer)
             executed[i] = info.get(EXECUTED_ACTION_KEY, chunk[i])
             intervened[i] = bool(info.get(INTERVENED_KEY, False))
             rewards[i] = reward
@@ -101,7 +118,7 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
             if intervened[i] and self.refill is not None and i + 1 < len(chunk):
                 chunk[i + 1 :] = self.refill(obs, len(chunk) - i - 1)
         if defer and steps:
-            obs = {**obs, **unwrapped.render_cameras()}  # type: ignore[attr-defined]
+            obs = fresh_cameras(self.env, obs)
         self._last_obs = obs
         out = dict(info)
         out.update(

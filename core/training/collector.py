@@ -62,8 +62,8 @@ class Collector:
 
     def refill(self, obs: Any, remaining: int) -> np.ndarray:
         """After an intervention the WA model re-infers to finish the chunk (HALO-WA 3.3)."""
-        assert self.wa_model is not None
-        output = self.wa_model.infer(batch_of(obs), self._instruction)
+        output = self._infer(obs, self._instruction)
+        assert output is not None
         chunk: np.ndarray = output.ref_actions[0, :remaining].detach().cpu().numpy()
         return chunk
 

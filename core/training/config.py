@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from warl.core.errors import ConfigError, check_known_settings
+from warl.core.errors import ConfigError, check_at_least, check_known_settings
 
 BACKENDS = ("thread", "inline")
 DEMO_SOURCES = ("lab", "deployment", "none")
@@ -85,11 +85,8 @@ def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
     if config.demo_source not in DEMO_SOURCES:
         raise ConfigError(
             f"train.demo_source must be one of {DEMO_SOURCES}, got {config.demo_source!r}")
-    for name in ("env_steps", "eval_every", "checkpoint_every", "final_trials",
-                 "replay_capacity"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"train.{name} must be >= 1, got {getattr(config, name)}")
-    for name in ("demos", "eval_trials", "videos", "torch_threads", "minutes"):
-        if getattr(config, name) < 0:
-            raise ConfigError(f"train.{name} must be >= 0, got {getattr(config, name)}")
+    check_at_least(config, ("env_steps", "eval_every", "checkpoint_every", "final_trials",
+                            "replay_capacity"), 1, "train.")
+    check_at_least(config, ("demos", "eval_trials", "videos", "torch_threads", "minutes"), 0,
+                   "train.")
     return config

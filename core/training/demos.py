@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from warl.core.demos import scripted_expert
+from warl.core.envs.chunked import can_defer_cameras, fresh_cameras, step_deferred
 from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
 from warl.core.training.transitions import EpisodeRecord, Step
 from warl.core.world_model import WorldActionModel
@@ -33,8 +34,7 @@ ChunkEpisode = dict[str, Any]
 def record_chunked(env: Any, env_id: str, chunk: int, seed: int) -> ChunkEpisode:
     """One expert episode from ``reset(seed=seed)``, cut into C-step chunks."""
     expert = scripted_expert(env, env_id)
-    unwrapped = env.unwrapped
-    can_defer = hasattr(unwrapped, "render_cameras")
+    defer = can_defer_cameras(env)
     obs, info = env.reset(seed=seed)
     boundaries, actions, rewards, terminated_flags, steps = [obs], [], [], [], []
     success, done = False, False
@@ -42,22 +42,16 @@ def record_chunked(env: Any, env_id: str, chunk: int, seed: int) -> ChunkEpisode
         executed = np.zeros((chunk, env.action_space.shape[0]), np.float32)
         reward, terminated, i = 0.0, False, 0
         for i in range(chunk):  # i + 1 steps ran when the loop ends
-            if can_defer:
-                unwrapped.defer_cameras = True
-            try:
-                action = np.asarray(expert(obs), np.float32)
-                obs, r, terminated, truncated, info = env.step(action)
-            finally:
-                if can_defer:
-                    unwrapped.defer_cameras = False
+            action = np.asarray(expert(obs), np.float32)
+            obs, r, terminated, truncated, info = step_deferred(env, action, defer)
             executed[i] = action
             reward += float(r)
             success = success or bool(info.get(SUCCESS_KEY, False))
             if terminated or truncated:
                 done = True
                 break
-        if can_defer:
-            obs = {**obs, **unwrapped.render_cameras()}
+        if defer:
+            obs = fresh_cameras(env, obs)
         boundaries.append(obs)
         actions.append(executed)
         rewards.append(reward)

@@ -342,10 +342,7 @@ def _replay_scratch(run_dir: Path) -> Path:
 def _load_eval(path: Path) -> EvalResult:
     import json
 
-    from warl.core.evaluate import Trial
-
-    data = json.loads(path.read_text())
-    return EvalResult([Trial(**t) for t in data["per_trial"]], float(data["wall_time_s"]))
+    return EvalResult.from_dict(json.loads(path.read_text()))
 
 
 def _torch_threads(config: TrainConfig) -> int:

@@ -34,7 +34,9 @@ from warl.plugins.algorithms.halo_wa.networks import HaloActor, HaloCritic
 
 
 def _tensor(value: Any, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(value), device=device)
+    """A numpy RL state (acting) or a replay tensor (learning), on ``device`` without copies
+    where none is needed."""
+    return torch.as_tensor(value, device=device)
 
 
 class HaloPolicy:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from warl.core.errors import ConfigError, check_known_settings
+from warl.core.errors import ConfigError, check_at_least, check_known_settings
 
 LATENT_SOURCES = ("latents", "intermediate", "raw_image", "none")
 PRESETS = ("auto", "paper", "cpu")
@@ -140,9 +140,7 @@ def _validate(c: HaloWAConfig) -> None:
         raise ConfigError(f"halo-wa: hidden ({c.hidden}) must be divisible by heads ({c.heads})")
     if not 0.0 < c.gamma <= 1.0:
         raise ConfigError(f"halo-wa: gamma must be in (0, 1], got {c.gamma}")
-    for name in ("chunk", "utd", "critic_actor_ratio", "batch_size"):
-        if getattr(c, name) < 1:
-            raise ConfigError(f"halo-wa: {name} must be >= 1, got {getattr(c, name)}")
+    check_at_least(c, ("chunk", "utd", "critic_actor_ratio", "batch_size"), 1, "halo-wa: ")
     if not 0.0 <= c.residual <= 2.0:
         raise ConfigError(f"halo-wa: residual must be in [0, 2], got {c.residual}")
     if not 0.0 <= c.demo_fraction <= 1.0:
