@@ -10,7 +10,6 @@ from typing import Any
 
 from warl.core.cli.options import parse_sets, run_dir
 from warl.core.errors import ConfigError
-from warl.core.registry import default_registry
 
 DESCRIPTION = """Trains an algorithm online on an env under its deployment gap. With every
 default, `warl train halo-wa --env metaworld/peg-insert-side` pretrains (or reuses) the built-in
@@ -91,90 +90,32 @@ def split_settings(config_file: Path | None, sets: list[str] | None) -> dict[str
 
 def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     """The run's request (what to assemble and how to train) and its folder."""
+    from warl.core.training.run import make_request, read_request
+
     if args.resume is not None:
         if args.algo or args.env or args.sets or args.config or args.out:
             raise ConfigError("--resume continues a run exactly as it was configured; give it "
                               "alone (the settings are read from RUN_DIR/config.json)")
-        path = args.resume / "config.json"
-        if not path.is_file():
-            raise ConfigError(f"--resume {args.resume}: no config.json there; is it a "
-                              f"`warl train` run folder?")
-        return json.loads(path.read_text())["request"], args.resume, True
+        return read_request(args.resume), args.resume, True
     if not args.algo or not args.env:
         raise ConfigError("warl train needs ALGO and --env ENV (or --resume RUN_DIR)")
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise ConfigError(f"--out {args.out} exists and is not empty; choose a new folder or "
                           f"--resume it")
-    settings = split_settings(args.config, args.sets)
-    request = {"algo": args.algo, "env": args.env, "gap": args.gap,
-               "wa_model": args.wa_model, "settings": settings}
+    request = make_request(args.algo, args.env, split_settings(args.config, args.sets),
+                           args.gap, args.wa_model)
     return request, args.out or run_dir("runs/train", args.algo, args.env), False
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import logging
-    import os
+    from warl.core.training.run import quiet_torchrl, run_training
 
-    # TorchRL announces every storage it allocates at INFO, on stdout (which --json owns). It
-    # sets its level from RL_LOGGING_LEVEL when first imported, and may already be imported.
-    os.environ.setdefault("RL_LOGGING_LEVEL", "WARNING")
-    logging.getLogger("torchrl").setLevel(logging.WARNING)
-    for handler in logging.getLogger("torchrl").handlers:
-        handler.setLevel(logging.WARNING)
-    from warl.core.assemble import assemble
-    from warl.core.runs import write_json
-    from warl.core.training.card import comparison_rows, results_card
-    from warl.core.training.config import make_train_config
-    from warl.core.training.loop import BASELINE, train
-    from warl.core.training.plots import plot_run
-
+    quiet_torchrl()
     request, out, resume = _request(args)
-    settings = request["settings"]
-    train_config = make_train_config(settings["train"])
-    registry = default_registry()
-    setup = assemble(registry, request["algo"], request["env"],
-                     algo_settings=settings["algorithm"],
-                     wa_model_id=request["wa_model"], wa_settings=settings["wa"],
-                     gap=request["gap"], gap_seed=train_config.seed,
-                     render=train_config.videos > 0, show_progress=not args.quiet)
-    out.mkdir(parents=True, exist_ok=True)
-    algo_config: Any = getattr(setup.algorithm, "config", None)
-    resolved = {**setup.config, "train": train_config.to_dict(),
-                "algorithm_config": algo_config.to_dict() if hasattr(algo_config, "to_dict")
-                else setup.config["algorithm_settings"]}
-    if not resume:
-        write_json(out / "config.json", {"request": request, "resolved": resolved,
-                                         "versions": setup.versions()})
-    try:
-        result = train(setup, train_config, out, registry, resume=resume,
-                       show_progress=not args.quiet)
-    finally:
-        setup.close()
-    plot_run(out)
-    methods = [(BASELINE, result.baseline)] if result.baseline is not None else []
-    assert result.final is not None
-    methods.append((request["algo"], result.final))
-    rows = comparison_rows(request["env"], methods)
-    c = result.counters
-    summary = {"run_dir": str(out), "rows": rows,
-               "deployment_gap": setup.config["deployment_gap"], "online_env_steps": c.env_steps,
-               "episodes": c.episodes, "updates": c.updates,
-               "online_minutes": round(c.online_s / 60, 2),
-               "total_minutes": round(c.wall_s / 60, 2), "eval_seed": train_config.eval_seed}
-    facts = {
-        "deployment gap": json.dumps(setup.config["deployment_gap"]) or "none",
-        "online env steps": c.env_steps, "episodes": c.episodes, "updates": c.updates,
-        "online training time": f"{c.online_s / 60:.1f} min",
-        "total wall time (all stages, this run folder)": f"{c.wall_s / 60:.1f} min",
-        "evaluation seeds": f"list {train_config.eval_seed} (the same for both rows)",
-    }
-    write_json(out / "results.json", {**summary, "config": resolved,
-                                      "versions": setup.versions()})
-    card = results_card(f"{request['algo']} on {request['env']}", rows, facts)
-    (out / "results.md").write_text(card)
+    summary = run_training(request, out, resume=resume, show_progress=not args.quiet)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(card)
+        print((out / "results.md").read_text())
         print(f"run folder: {out}")
     return 0

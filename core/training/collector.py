@@ -70,8 +70,9 @@ class Collector:
     def _infer(self, obs: Any, instruction: str) -> WAOutput | None:
         return None if self.wa_model is None else self.wa_model.infer(batch_of(obs), instruction)
 
-    def episode(self, policy_state: Mapping[str, Any] | None, seed: int) -> Rollout:
-        """One exploring episode from ``reset(seed=seed)``."""
+    def episode(self, policy_state: Mapping[str, Any] | None, seed: int,
+                explore: bool = True) -> Rollout:
+        """One episode from ``reset(seed=seed)``, exploring unless ``explore`` is off."""
         start = time.perf_counter()
         if policy_state is not None:
             self.policy.load_policy_state(policy_state)
@@ -83,7 +84,7 @@ class Collector:
         record = EpisodeRecord()
         while True:
             wa_output = self._infer(obs, instruction)
-            chunk = self.policy.act(obs, wa_output, True)
+            chunk = self.policy.act(obs, wa_output, explore)
             features = self.policy.features(obs, wa_output)
             obs, reward, terminated, truncated, info = self.env.step(chunk)
             record.steps.append(Step(

@@ -10,7 +10,7 @@ from warl.core.errors import ConfigError, check_at_least, check_known_settings
 
 BACKENDS = ("thread", "inline")
 DEMO_SOURCES = ("lab", "deployment", "none")
-INTERVENTIONS = ("none", "expert")
+INTERVENTIONS = ("auto", "none", "expert")
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,13 @@ class TrainConfig:
         the built-in WA model was trained on (10_000 + i): the paper's simulation recipe, the
         demonstrations that trained WA-base, so every gain must come from online interaction.
         ``none``: no demonstration buffer.
-    intervention: ``none``, or ``expert``: the env's scripted expert takes over while training
-        whenever the policy's action deviates from its own by more than
-        ``intervention_threshold`` (L2; `DeviationGate`), standing in for the operator of the
-        real-world setting. Interventions are stored as executed actions, and after one the WA
-        model re-infers to finish the chunk. Evaluations are always autonomous.
+    intervention: ``auto`` (default: ``expert`` for an algorithm that learns from
+        interventions, such as hg-dagger, else ``none``), ``none``, or ``expert``: the env's
+        scripted expert takes over while training whenever the policy's action deviates from
+        its own by more than ``intervention_threshold`` (L2; `DeviationGate`), standing in
+        for the operator of the real-world setting. Interventions are stored as executed
+        actions, and after one the WA model re-infers to finish the chunk. Evaluations are
+        always autonomous.
     intervention_threshold: the gate's takeover threshold.
     baseline: evaluate ``wa-base`` (the frozen WA model) before training, for the table.
     eval_every: env steps between evaluations during training.
@@ -58,7 +60,7 @@ class TrainConfig:
     torch_threads: int = 0
     demos: int = 100
     demo_source: str = "deployment"
-    intervention: str = "none"
+    intervention: str = "auto"
     intervention_threshold: float = 0.5
     baseline: bool = True
     eval_every: int = 10_000

@@ -16,6 +16,9 @@ from typing import Any
 TRAIN_COLUMNS = ("env_steps", "wall_s", "episode", "success", "return", "length",
                  "intervention_rate", "transitions", "updates", "achieved_utd", "updates_per_s",
                  "critic_loss", "actor_loss", "bc", "q")
+ROUND_COLUMNS = ("round", "env_steps", "wall_s", "episodes", "intervention_rate", "success_rate",
+                 "dataset", "updates", "bc")
+DISTILL_COLUMNS = ("step", "kept_episodes", "transitions", "bc")
 EVAL_COLUMNS = ("env_steps", "wall_s", "updates", "success_rate", "ci_low", "ci_high",
                 "mean_episode_length", "trials")
 
@@ -65,6 +68,10 @@ class RunLog:
         self.run_dir = run_dir
         self.train = CsvLog(run_dir / "train.csv", TRAIN_COLUMNS, resume_step)
         self.eval = CsvLog(run_dir / "eval.csv", EVAL_COLUMNS, resume_step)
+        # Created on first use: only round-based and distilling algorithms have them.
+        self._rounds: CsvLog | None = None
+        self._distill: CsvLog | None = None
+        self._resume_step = resume_step
         self.tensorboard: Any = None
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -91,6 +98,20 @@ class RunLog:
         self._scalars("eval", row)
         if self.tensorboard is not None:
             self.tensorboard.flush()
+
+    def round(self, row: Mapping[str, Any]) -> None:
+        """One row per round (HG-DAgger): the round's intervention rate is its headline."""
+        if self._rounds is None:
+            self._rounds = CsvLog(self.run_dir / "rounds.csv", ROUND_COLUMNS, self._resume_step)
+        self._rounds.append(row)
+        self._scalars("round", row)
+
+    def distill(self, row: Mapping[str, Any]) -> None:
+        """The distillation stage's BC loss (PLD); the stage reruns whole on resume."""
+        if self._distill is None:
+            self._distill = CsvLog(self.run_dir / "distill.csv", DISTILL_COLUMNS, None)
+            self._distill._rewrite([])
+        self._distill.append(row)
 
     def close(self) -> None:
         if self.tensorboard is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,14 @@ from warl.core.replay import MixedReplay, make_buffer
 from warl.core.runs import write_json
 from warl.core.training import demos as demo_buffer
 from warl.core.training.checkpoint import checkpoint_dir, load_run_state, save_run_state
-from warl.core.training.collector import Backend, Collector, InlineBackend, Rollout, ThreadBackend
+from warl.core.training.collector import (
+    Backend,
+    Collector,
+    InlineBackend,
+    Policy,
+    Rollout,
+    ThreadBackend,
+)
 from warl.core.training.config import TrainConfig
 from warl.core.training.log import RunLog
 from warl.core.training.transitions import to_tensordict
@@ -35,6 +42,8 @@ from warl.core.training.transitions import to_tensordict
 BASELINE = "wa-base"
 # Training episode seeds: far from the demo (10_000+, 20_000+) and evaluation (1_000_000+) ones.
 TRAIN_SEED_BASE = 5_000_000
+# Distillation rollouts (PLD): their own range, disjoint from the others.
+DISTILL_SEED_BASE = 7_000_000
 
 
 def train_seed(seed: int, episode: int) -> int:
@@ -55,6 +64,7 @@ class Counters:
     online_s: float = 0.0
     next_eval: int = 0
     next_checkpoint: int = 0
+    rounds: int = 0
     last_eval_sr: float | None = None
     recent_successes: list[int] = field(default_factory=list)
 
@@ -63,8 +73,13 @@ class Counters:
 class TrainResult:
     run_dir: Path
     baseline: EvalResult | None
-    final: EvalResult | None
+    finals: dict[str, EvalResult]
     counters: Counters
+
+    @property
+    def final(self) -> EvalResult | None:
+        """The algorithm's own final evaluation (the first of ``finals``)."""
+        return next(iter(self.finals.values()), None)
 
 
 class Trainer:
@@ -75,18 +90,15 @@ class Trainer:
         self.setup, self.config, self.run_dir = setup, config, run_dir
         self.registry, self.show_progress = registry, show_progress
         self.algorithm = setup.algorithm
-        for attr in ("make_policy", "policy_state", "update", "batch_size", "utd"):
-            if not hasattr(self.algorithm, attr):
-                raise ConfigError(
-                    f"{setup.config['algorithm']!r} cannot be trained by the off-policy loop: "
-                    f"it has no {attr!r} (see docs/training.md for what an algorithm provides)")
+        self.cadence = cadence_of(self.algorithm, setup.config["algorithm"])
         # The first evaluation runs before any online data: what the warm-up alone gives.
         self.counters = Counters(next_eval=0, next_checkpoint=config.checkpoint_every)
         scratch = _replay_scratch(run_dir)
         self.replay = MixedReplay(make_buffer(config.replay_capacity, scratch / "online"),
                                   make_buffer(config.replay_capacity, scratch / "demos"),
                                   float(getattr(self.algorithm, "demo_fraction", 0.5)))
-        self.policy = self.algorithm.make_policy()
+        has_policy = hasattr(self.algorithm, "make_policy")
+        self.policy: Policy = self.algorithm.make_policy() if has_policy else self.algorithm
         self.collector = Collector(self._collection_env(), setup.wa_model, self.policy,
                                    eval_env=setup.env)
         self.log: RunLog | None = None
@@ -97,17 +109,42 @@ class Trainer:
         self._clock = time.perf_counter()
         self._wall_at_start = 0.0
 
-    def _collection_env(self) -> ChunkedEnv:
-        """The deployment env, with the gated expert in the loop if interventions are on."""
-        if self.config.intervention == "none":
-            return self.setup.env
+    @property
+    def intervenes(self) -> bool:
+        needs: frozenset[str] = frozenset(getattr(self.algorithm, "needs", ()))
+        if self.config.intervention == "none" and "intervention" in needs:
+            raise ConfigError(f"{self.setup.config['algorithm']!r} learns from interventions; "
+                              f"train.intervention=none leaves it none (use auto or expert)")
+        return self.config.intervention == "expert" or (
+            self.config.intervention == "auto" and "intervention" in needs)
+
+    def _intervened(self, env: Any) -> Any:
+        """``env`` with the gated scripted expert in the loop, standing in for the operator."""
         from warl.core.demos import scripted_expert
         from warl.core.envs.intervention import DeviationGate, GatedExpert, InterventionWrapper
 
-        deployed = self.setup.env.env
-        source = GatedExpert(scripted_expert(deployed, self.setup.config["env"]),
-                             DeviationGate(self.config.intervention_threshold))
-        return ChunkedEnv(InterventionWrapper(deployed, source), self.setup.env.chunk)
+        make_gate = getattr(self.algorithm, "make_gate", None)
+        gate = make_gate() if make_gate is not None else \
+            DeviationGate(self.config.intervention_threshold)
+        source = GatedExpert(scripted_expert(env, self.setup.config["env"]), gate)
+        return InterventionWrapper(env, source)
+
+    def _collection_env(self) -> ChunkedEnv:
+        """The deployment env, with the gated expert in the loop if interventions are on."""
+        if not self.intervenes:
+            return self.setup.env
+        return ChunkedEnv(self._intervened(self.setup.env.env), self.setup.env.chunk)
+
+    def make_env(self, **overrides: Any) -> Any:
+        """A fresh single-step deployment env (gap and interventions as configured): for
+        algorithms that step an env themselves (`LearnSession`)."""
+        from warl.core.envs.gap import apply_deployment_gap
+
+        config = self.setup.config
+        base = self.registry.make(config["env"], kind="env",
+                                  **{**config["env_kwargs"], **overrides})
+        env = apply_deployment_gap(base, config["deployment_gap"], seed=self.config.seed)
+        return self._intervened(env) if self.intervenes else env
 
     # --- bookkeeping ------------------------------------------------------------------------
     def wall(self) -> float:
@@ -136,7 +173,8 @@ class Trainer:
 
     def baseline(self) -> EvalResult | None:
         path = self.run_dir / "baseline.json"
-        if not self.config.baseline or self.setup.wa_model is None:
+        if not self.config.baseline or self.setup.wa_model is None or \
+                self.setup.config["algorithm"] == BASELINE:
             return None
         if path.is_file():
             return _load_eval(path)
@@ -187,6 +225,23 @@ class Trainer:
                 advance(1, bc=f"{metrics.get('warmup_bc', 0.0):.4f}")
 
     def online(self) -> None:
+        """Online training at the algorithm's cadence (see `cadence_of`)."""
+        if self.cadence == "utd":
+            self._online_utd()
+        elif self.cadence == "rounds":
+            self._online_rounds()
+        elif self.cadence == "external":
+            self.algorithm.learn(LearnSession(self))
+            if self._pending_eval is not None:
+                self._finish_eval()
+
+    def budget_left(self, online_start: float) -> bool:
+        c, counters = self.config, self.counters
+        counters.online_s = self.wall() - online_start
+        in_time = not c.minutes or counters.online_s < 60.0 * c.minutes
+        return counters.env_steps < c.env_steps and in_time
+
+    def _online_utd(self) -> None:
         c, counters, algo = self.config, self.counters, self.algorithm
         learning_starts = int(getattr(getattr(algo, "config", None), "learning_starts",
                                       algo.batch_size))
@@ -197,9 +252,7 @@ class Trainer:
         online_start = self.wall() - counters.online_s
 
         def budget_left() -> bool:
-            counters.online_s = self.wall() - online_start
-            in_time = not c.minutes or counters.online_s < 60.0 * c.minutes
-            return counters.env_steps < c.env_steps and in_time
+            return self.budget_left(online_start)
 
         def allowed() -> bool:
             # Asynchronous: the learner runs while data comes in, at most UTD updates per
@@ -248,6 +301,86 @@ class Trainer:
             backend.close()
             self.backend = None
 
+    def _online_rounds(self) -> None:
+        """Collect ``episodes_per_round`` episodes with the current policy, then make
+        ``updates_per_round`` updates on everything aggregated so far (HG-DAgger's rounds)."""
+        counters, algo = self.counters, self.algorithm
+        backend = InlineBackend(self.collector)  # a round's data comes from one fixed policy
+        self.backend = backend
+        online_start = self.wall() - counters.online_s
+        if counters.env_steps == 0:
+            self._on_schedule()
+        try:
+            with progress_bar("train (rounds)", self.config.env_steps, self.show_progress,
+                              min(counters.env_steps, self.config.env_steps)) as advance:
+                while self.budget_left(online_start):
+                    episodes: list[Rollout] = []
+                    while len(episodes) < algo.episodes_per_round and \
+                            self.budget_left(online_start):
+                        seed = train_seed(self.config.seed, counters.episodes)
+                        rollout = backend.submit("episode", algo.policy_state(), seed).result()
+                        episodes.append(rollout)
+                        advance(self._ingest(rollout, {}, 0.0), **self._status(0.0))
+                    metrics: dict[str, float] = {}
+                    if len(self.replay):
+                        for _ in range(algo.updates_per_round):
+                            metrics = algo.update(self.replay.sample(algo.batch_size))
+                            counters.updates += 1
+                    counters.rounds += 1
+                    self._log_round(episodes, metrics)
+                    self._on_schedule()
+        finally:
+            backend.close()
+            self.backend = None
+
+    def _log_round(self, episodes: list[Rollout], metrics: Mapping[str, float]) -> None:
+        steps = sum(r.record.length for r in episodes)
+        assert self.log is not None
+        self.log.round({
+            "round": self.counters.rounds, "env_steps": self.counters.env_steps,
+            "wall_s": self.wall(), "episodes": len(episodes),
+            "intervention_rate": sum(r.record.intervention_steps for r in episodes)
+            / max(1, steps),
+            "success_rate": sum(r.record.success for r in episodes) / max(1, len(episodes)),
+            "dataset": len(self.replay), "updates": self.counters.updates,
+            "bc": metrics.get("bc"),
+        })
+
+    def distill(self) -> None:
+        """An algorithm with a distillation stage (PLD) gets ``distill_episodes`` episodes of
+        its policy, keeps the successful ones and makes ``distill_steps`` BC updates on them."""
+        algo = self.algorithm
+        episodes, steps = int(getattr(algo, "distill_episodes", 0)), int(
+            getattr(algo, "distill_steps", 0))
+        if not episodes or not steps:
+            return
+        kept = []
+        with progress_bar("distill: collect", episodes, self.show_progress) as advance:
+            for i in range(episodes):
+                rollout = self.collector.episode(algo.policy_state(), DISTILL_SEED_BASE
+                                                 + 100_000 * self.config.seed + i,
+                                                 explore=False)
+                if rollout.record.success:
+                    kept.append(rollout.record)
+                advance(1, kept=str(len(kept)))
+        if not kept:
+            self._distill_log({"step": 0, "kept_episodes": 0, "bc": None})
+            return
+        data = make_buffer(self.config.replay_capacity, _replay_scratch(self.run_dir) / "distill")
+        data.extend(to_tensordict(kept))
+        every = max(1, steps // 50)
+        with progress_bar("distill: BC", steps, self.show_progress) as advance:
+            for step in range(1, steps + 1):
+                metrics = algo.distill_step(data.sample(algo.batch_size))
+                advance(1, bc=f"{metrics['bc']:.4f}")
+                if step % every == 0 or step == 1:
+                    self._distill_log({"step": step, "kept_episodes": len(kept),
+                                       "transitions": len(data), **metrics})
+
+    def _distill_log(self, row: Mapping[str, Any]) -> None:
+        assert self.log is not None
+        self.log.distill(row)
+
     def _status(self, updates_per_s: float) -> dict[str, str]:
         recent = self.counters.recent_successes
         status = {"upd/s": f"{updates_per_s:.0f}",
@@ -282,7 +415,7 @@ class Trainer:
         if c.eval_trials and counters.env_steps >= counters.next_eval and \
                 self._pending_eval is None and self.backend is not None:
             seeds = eval_seeds(c.eval_seed, c.eval_trials)
-            future = self.backend.submit("evaluation", self.algorithm.policy_state(), seeds)
+            future = self.backend.submit("evaluation", self._policy_state(), seeds)
             self._pending_eval = (future, counters.env_steps, counters.updates)
             if future.done():
                 self._finish_eval()
@@ -292,6 +425,11 @@ class Trainer:
             while counters.next_checkpoint <= counters.env_steps:
                 counters.next_checkpoint += c.checkpoint_every
             self.checkpoint()
+
+    def _policy_state(self) -> Any:
+        """The weights a rollout worker's policy copy needs (none when the algorithm is its
+        own policy)."""
+        return None if self.policy is self.algorithm else self.algorithm.policy_state()
 
     def _finish_eval(self) -> None:
         assert self._pending_eval is not None
@@ -310,19 +448,118 @@ class Trainer:
             "mean_episode_length": result.mean_length, "trials": len(result.trials),
         })
 
-    def _evaluate_policy(self, trials: int, name: str, videos: int) -> EvalResult:
-        self.policy.load_policy_state(self.algorithm.policy_state())
-        result = self.evaluate(self.policy.act, trials, name, videos)
-        self._log_eval(result, self.counters.env_steps, self.counters.updates)
-        return result
+    def _acting(self) -> dict[str, Callable[..., Any]]:
+        """Name -> act function of every policy the final evaluation reports: the algorithm's
+        own (its id), then any variants it names (e.g. PLD's distilled policy)."""
+        algo, name = self.algorithm, self.setup.config["algorithm"]
+        if hasattr(algo, "policy_state") and self.policy is not algo:
+            self.policy.load_policy_state(algo.policy_state())
+        acting = {name: self.policy.act}
+        variants = getattr(algo, "variants", None)
+        if variants is not None:
+            acting.update({f"{name}-{suffix}": act for suffix, act in variants().items()})
+        return acting
 
-    def final(self) -> EvalResult:
-        path = self.run_dir / "final.json"
-        if path.is_file():
-            return _load_eval(path)
-        result = self._evaluate_policy(self.config.final_trials, "final", self.config.videos)
-        write_json(path, {"algorithm": self.setup.config["algorithm"], **result.to_dict()})
-        return result
+    def final(self) -> dict[str, EvalResult]:
+        """The final evaluation on ``final_trials`` fixed seeds; ``final.json`` holds the
+        algorithm's, ``final-<variant>.json`` each variant's."""
+        results: dict[str, EvalResult] = {}
+        main = self.setup.config["algorithm"]
+        for name, act in self._acting().items():
+            path = self.run_dir / ("final.json" if name == main else f"final-{name}.json")
+            if path.is_file():
+                results[name] = _load_eval(path)
+                continue
+            result = self.evaluate(act, self.config.final_trials,
+                                   "final" if name == main else name, self.config.videos)
+            if name == main:
+                self._log_eval(result, self.counters.env_steps, self.counters.updates)
+            write_json(path, {"algorithm": name, **result.to_dict()})
+            results[name] = result
+        return results
+
+
+class LearnSession:
+    """What an algorithm that steps an env itself (``cadence = "external"``, e.g. the SB3
+    pass-through) gets from the loop: envs, the budget, and one call per finished episode
+    that logs it and runs the evaluation and checkpoint schedule.
+
+    Attributes:
+        config: the loop's `TrainConfig` (budget, seed, schedule).
+        counters: the loop's `Counters` (env steps so far, on resume too).
+        run_dir: the run folder (an algorithm may keep extra state under it).
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self._trainer = trainer
+        self.config, self.counters, self.run_dir = trainer.config, trainer.counters, \
+            trainer.run_dir
+        self._online_start = trainer.wall() - trainer.counters.online_s
+        self._bar = None
+        if self.counters.env_steps == 0:
+            trainer.backend = InlineBackend(trainer.collector)
+            trainer._on_schedule()
+
+    def make_env(self, **overrides: Any) -> Any:
+        """A fresh single-step deployment env (its own instance: evaluations never touch
+        it); ``overrides`` are env settings such as ``reward_type="dense"``."""
+        return self._trainer.make_env(**overrides)
+
+    def seed_of(self, episode: int) -> int:
+        """The reset seed of training episode ``episode`` (the loop's training range)."""
+        return train_seed(self.config.seed, episode)
+
+    def budget_left(self) -> bool:
+        return self._trainer.budget_left(self._online_start)
+
+    def episode_done(self, *, success: bool, episode_return: float, length: int,
+                     intervention_steps: int = 0, transitions: int | None = None,
+                     updates: int = 0, metrics: Mapping[str, float] | None = None) -> bool:
+        """Log one finished training episode, evaluate / checkpoint when due; returns
+        whether the budget allows going on."""
+        trainer, counters, metrics = self._trainer, self.counters, dict(metrics or {})
+        counters.env_steps += length
+        counters.episodes += 1
+        counters.transitions += length if transitions is None else transitions
+        counters.updates = updates
+        counters.recent_successes = [*counters.recent_successes, int(success)][-20:]
+        assert trainer.log is not None
+        trainer.log.episode({
+            "env_steps": counters.env_steps, "wall_s": trainer.wall(),
+            "episode": counters.episodes, "success": int(success), "return": episode_return,
+            "length": length, "intervention_rate": intervention_steps / max(1, length),
+            "transitions": counters.transitions, "updates": counters.updates,
+            "achieved_utd": counters.updates / max(1, counters.transitions), **metrics})
+        trainer.backend = InlineBackend(trainer.collector)
+        try:
+            trainer._on_schedule()
+        finally:
+            trainer.backend = None
+        return self.budget_left()
+
+
+def cadence_of(algorithm: Any, name: str) -> str:
+    """How the loop trains ``algorithm``: ``utd`` (off-policy: updates at the UTD ratio while
+    collecting; needs make_policy, policy_state, update, batch_size, utd), ``rounds``
+    (collect a round of episodes, then update: also episodes_per_round, updates_per_round),
+    ``external`` (the algorithm steps its own env: learn(LearnSession), policy_state) or
+    ``evaluation`` (nothing to train: only act)."""
+    cadence = str(getattr(algorithm, "cadence", "utd" if hasattr(algorithm, "make_policy")
+                          else "evaluation"))
+    required = {"utd": ("make_policy", "policy_state", "update", "batch_size", "utd"),
+                "rounds": ("make_policy", "policy_state", "update", "batch_size",
+                           "episodes_per_round", "updates_per_round"),
+                "external": ("learn", "state_dict", "load_state_dict"),
+                "evaluation": ("act",)}
+    if cadence not in required:
+        raise ConfigError(f"{name!r} declares cadence {cadence!r}; the loop knows "
+                          f"{sorted(required)}")
+    for attr in required[cadence]:
+        if not hasattr(algorithm, attr):
+            raise ConfigError(
+                f"{name!r} cannot be trained at cadence {cadence!r}: it has no {attr!r} "
+                f"(see docs/training.md for what an algorithm provides)")
+    return cadence
 
 
 def _replay_scratch(run_dir: Path) -> Path:
@@ -365,6 +602,8 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
     counters = trainer.counters
     try:
         baseline = trainer.baseline()
+        if trainer.cadence == "evaluation":
+            counters.stage = "final"
         if counters.stage == "baseline":
             trainer.fill_demos()
             trainer.warmup()
@@ -372,12 +611,16 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
             trainer.checkpoint()
         if counters.stage == "online":
             trainer.online()
+            counters.stage = "distill"
+            trainer.checkpoint()
+        if counters.stage == "distill":
+            trainer.distill()
             counters.stage = "final"
             trainer.checkpoint()
-        final = trainer.final()
+        finals = trainer.final()
         counters.stage = "done"
         counters.wall_s = trainer.wall()
         write_json(run_dir / "state.json", counters.__dict__)
     finally:
         trainer.log.close()
-    return TrainResult(run_dir, baseline, final, counters)
+    return TrainResult(run_dir, baseline, finals, counters)

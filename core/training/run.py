@@ -1,0 +1,105 @@
+"""One training run from a request to a finished run folder: what ``warl train`` and every
+cell of ``warl bench`` do.
+
+A request is ``{algo, env, gap, wa_model, settings: {algorithm, train, wa}}``; it is written to
+``config.json`` so that ``resume`` rebuilds the same run from the folder alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from warl.core.errors import ConfigError
+from warl.core.registry import Registry, default_registry
+
+
+def quiet_torchrl() -> None:
+    """TorchRL announces every storage it allocates at INFO, on stdout (which ``--json``
+    owns). It sets its level from RL_LOGGING_LEVEL when first imported, and may already be."""
+    import logging
+    import os
+
+    os.environ.setdefault("RL_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("torchrl").setLevel(logging.WARNING)
+    for handler in logging.getLogger("torchrl").handlers:
+        handler.setLevel(logging.WARNING)
+
+
+def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] | None = None,
+                 gap: Any = "default", wa_model: str = "warl/wa-small") -> dict[str, Any]:
+    sections: dict[str, dict[str, Any]] = {"algorithm": {}, "train": {}, "wa": {}}
+    for section, values in (settings or {}).items():
+        if section not in sections:
+            raise ConfigError(f"unknown settings section {section!r}; expected one of "
+                              f"{sorted(sections)}")
+        sections[section] = dict(values)
+    return {"algo": algo, "env": env, "gap": gap, "wa_model": wa_model, "settings": sections}
+
+
+def read_request(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: no config.json there; is it a `warl train` run folder?")
+    request: dict[str, Any] = json.loads(path.read_text())["request"]
+    return request
+
+
+def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
+                 show_progress: bool = True, registry: Registry | None = None) -> dict[str, Any]:
+    """Assemble, train (or continue) in ``out``, plot and write ``results.json`` / ``.md``;
+    returns the summary (``results.json`` without the config)."""
+    quiet_torchrl()
+    from warl.core.assemble import assemble
+    from warl.core.runs import write_json
+    from warl.core.training.card import comparison_rows, results_card
+    from warl.core.training.config import make_train_config
+    from warl.core.training.loop import BASELINE, train
+    from warl.core.training.plots import plot_run
+
+    settings = request["settings"]
+    train_config = make_train_config(settings["train"])
+    registry = registry or default_registry()
+    setup = assemble(registry, request["algo"], request["env"],
+                     algo_settings=settings["algorithm"],
+                     wa_model_id=request["wa_model"], wa_settings=settings["wa"],
+                     gap=request["gap"], gap_seed=train_config.seed,
+                     render=train_config.videos > 0, show_progress=show_progress)
+    out.mkdir(parents=True, exist_ok=True)
+    algo_config: Any = getattr(setup.algorithm, "config", None)
+    resolved = {**setup.config, "train": train_config.to_dict(),
+                "algorithm_config": algo_config.to_dict() if hasattr(algo_config, "to_dict")
+                else setup.config["algorithm_settings"]}
+    if not resume:
+        write_json(out / "config.json", {"request": dict(request), "resolved": resolved,
+                                         "versions": setup.versions()})
+    try:
+        result = train(setup, train_config, out, registry, resume=resume,
+                       show_progress=show_progress)
+    finally:
+        setup.close()
+    plot_run(out)
+    methods = [(BASELINE, result.baseline)] if result.baseline is not None else []
+    methods += list(result.finals.items())
+    rows = comparison_rows(request["env"], methods)
+    c = result.counters
+    summary = {"run_dir": str(out), "algorithm": request["algo"], "env": request["env"],
+               "seed": train_config.seed, "rows": rows,
+               "deployment_gap": setup.config["deployment_gap"], "online_env_steps": c.env_steps,
+               "episodes": c.episodes, "updates": c.updates,
+               "online_minutes": round(c.online_s / 60, 2),
+               "total_minutes": round(c.wall_s / 60, 2), "eval_seed": train_config.eval_seed}
+    facts = {
+        "deployment gap": json.dumps(setup.config["deployment_gap"]) or "none",
+        "online env steps": c.env_steps, "episodes": c.episodes, "updates": c.updates,
+        "online training time": f"{c.online_s / 60:.1f} min",
+        "total wall time (all stages, this run folder)": f"{c.wall_s / 60:.1f} min",
+        "evaluation seeds": f"list {train_config.eval_seed} (the same for every row)",
+    }
+    write_json(out / "results.json", {**summary, "config": resolved,
+                                      "versions": setup.versions()})
+    card = results_card(f"{request['algo']} on {request['env']}", rows, facts)
+    (out / "results.md").write_text(card)
+    return summary
