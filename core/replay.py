@@ -29,14 +29,15 @@ def make_buffer(capacity: int, scratch_dir: str | Path) -> Any:
 
 
 class MixedReplay:
-    """The online buffer and the demonstration buffer, sampled at ``demo_fraction``.
+    """The online buffer and the demonstration buffer, sampled at ``demo_fraction``, or in
+    proportion to their sizes when it is None (one dataset, uniformly: HG-DAgger's aggregate).
 
     While one of them is empty the whole batch comes from the other, so training can start
     from demonstrations alone (or run without any).
     """
 
-    def __init__(self, online: Any, demos: Any, demo_fraction: float = 0.5) -> None:
-        if not 0.0 <= demo_fraction <= 1.0:
+    def __init__(self, online: Any, demos: Any, demo_fraction: float | None = 0.5) -> None:
+        if demo_fraction is not None and not 0.0 <= demo_fraction <= 1.0:
             raise ConfigError(f"demo_fraction must be in [0, 1], got {demo_fraction}")
         self.online, self.demos, self.demo_fraction = online, demos, demo_fraction
 
@@ -49,7 +50,10 @@ class MixedReplay:
             return 0, batch_size
         if not len(self.online):
             return batch_size, 0
-        n_demo = math.floor(batch_size * self.demo_fraction + 0.5)
+        fraction = self.demo_fraction
+        if fraction is None:
+            fraction = len(self.demos) / len(self)
+        n_demo = math.floor(batch_size * fraction + 0.5)
         return n_demo, batch_size - n_demo
 
     def sample(self, batch_size: int) -> Any:

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from warl.core.errors import ContractError
+
 if TYPE_CHECKING:
     import torch
 
@@ -92,6 +94,47 @@ class WorldActionModel(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+
+
+@runtime_checkable
+class ActionHead(Protocol):
+    """A trainable copy of a WA model's action head (its policy part), for methods that
+    fine-tune the WA policy itself by behaviour cloning: HG-DAgger's novice and PLD's
+    distilled policy. The copy reads the frozen model's latents Z and the raw ``state``; the
+    original model is never changed.
+    """
+
+    horizon: int
+    action_dim: int
+
+    def parameters(self) -> Any: ...
+
+    def bc_loss(self, latents: torch.Tensor, state: torch.Tensor, actions: torch.Tensor,
+                mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The head's own training loss toward ``actions`` (B, H, A), counted only where
+        ``mask`` (B, H) is true (only the first C actions of a chunk are ever executed)."""
+        ...
+
+    def sample(self, latents: torch.Tensor, state: torch.Tensor,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """An action chunk (B, H, A) in the env's action units."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> Any: ...
+
+
+def action_head_of(model: WorldActionModel, who: str) -> ActionHead:
+    """``model.action_head_copy()``, or a clear error naming what ``who`` needs."""
+    copy = getattr(model, "action_head_copy", None)
+    if copy is None:
+        raise ContractError(
+            f"{who} fine-tunes a copy of the WA model's action head, but "
+            f"{model.config.get('model_id', type(model).__name__)!r} does not provide "
+            f"action_head_copy() (see warl.core.world_model.ActionHead)")
+    head: ActionHead = copy()
+    return head
 
 
 @runtime_checkable

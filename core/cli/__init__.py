@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from warl.core.cli import (
+    bench,
     checking,
     demos,
     evaluating,
@@ -25,6 +26,7 @@ EPILOG = """examples:
   warl pretrain metaworld/peg-insert-side   train (or reuse) the built-in WA model
   warl eval wa-base --env metaworld/peg-insert-side --trials 100
   warl train halo-wa --env metaworld/peg-insert-side   the main job: WA-base vs HALO-WA
+  warl bench --config benchmarks/configs/precision.yaml   every method, four tasks, one table
   warl new-plugin my-envs --kind env        scaffold a pip-installable plugin
 
 environment variables:
@@ -47,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"warl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (listing, checking, demos, pretraining, evaluating, training, scaffold):
+    for module in (listing, checking, demos, pretraining, evaluating, training, bench,
+                   scaffold):
         module.add_commands(commands)
     return parser
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from warl.core.errors import ConfigError
 
-_KEY = re.compile(r"^[A-Za-z_][\w.]*$")
+# Hyphens too: `warl bench` keys per-algorithm settings by id (`--set halo-wa.hidden=32`).
+_KEY = re.compile(r"^[A-Za-z_][\w.-]*$")
 
 
 def parse_sets(items: Sequence[str] | None, flag: str = "--set") -> dict[str, Any]:

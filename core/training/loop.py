@@ -96,7 +96,7 @@ class Trainer:
         scratch = _replay_scratch(run_dir)
         self.replay = MixedReplay(make_buffer(config.replay_capacity, scratch / "online"),
                                   make_buffer(config.replay_capacity, scratch / "demos"),
-                                  float(getattr(self.algorithm, "demo_fraction", 0.5)))
+                                  getattr(self.algorithm, "demo_fraction", 0.5))
         has_policy = hasattr(self.algorithm, "make_policy")
         self.policy: Policy = self.algorithm.make_policy() if has_policy else self.algorithm
         self.collector = Collector(self._collection_env(), setup.wa_model, self.policy,
@@ -210,10 +210,13 @@ class Trainer:
         records = demo_buffer.demo_records(episodes, setup.wa_model, self.policy.features,
                                            seed_base)
         if records:
-            self.replay.demos.extend(to_tensordict(records))
+            self.replay.demos.extend(to_tensordict(records, demo=True))
 
     def warmup(self) -> None:
-        steps = int(getattr(getattr(self.algorithm, "config", None), "bc_warmup_steps", 0))
+        # ``warmup_steps`` when the algorithm counts them itself (RL-token: reconstruction,
+        # then BC), else its config's BC warm-up.
+        steps = int(getattr(self.algorithm, "warmup_steps", getattr(
+            getattr(self.algorithm, "config", None), "bc_warmup_steps", 0)))
         if not steps or not len(self.replay.demos) or not hasattr(self.algorithm, "warmup_step"):
             return
         batch_size = int(self.algorithm.batch_size)
@@ -368,14 +371,17 @@ class Trainer:
             return
         data = make_buffer(self.config.replay_capacity, _replay_scratch(self.run_dir) / "distill")
         data.extend(to_tensordict(kept))
-        every = max(1, steps // 50)
+        every = max(1, steps // 50)  # rows of distill.csv: the mean BC loss of each window
+        window: list[float] = []
         with progress_bar("distill: BC", steps, self.show_progress) as advance:
             for step in range(1, steps + 1):
-                metrics = algo.distill_step(data.sample(algo.batch_size))
-                advance(1, bc=f"{metrics['bc']:.4f}")
-                if step % every == 0 or step == 1:
+                window.append(algo.distill_step(data.sample(algo.batch_size))["bc"])
+                advance(1, bc=f"{window[-1]:.4f}")
+                if step % every == 0 or step == steps:
                     self._distill_log({"step": step, "kept_episodes": len(kept),
-                                       "transitions": len(data), **metrics})
+                                       "transitions": len(data),
+                                       "bc": sum(window) / len(window)})
+                    window = []
 
     def _distill_log(self, row: Mapping[str, Any]) -> None:
         assert self.log is not None
@@ -391,7 +397,12 @@ class Trainer:
 
     def _ingest(self, rollout: Rollout, metrics: dict[str, float], updates_per_s: float) -> int:
         counters, record = self.counters, rollout.record
-        self.replay.online.extend(to_tensordict([record]))
+        data = to_tensordict([record])
+        if getattr(self.algorithm, "aggregate", "all") == "interventions":
+            # HG-DAgger: only expert-controlled segments join the aggregate dataset.
+            data = data[data["intervened"].any(-1)]
+        if len(data):
+            self.replay.online.extend(data)
         counters.env_steps += record.length
         counters.episodes += 1
         counters.transitions += len(record.steps)

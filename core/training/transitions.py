@@ -2,7 +2,8 @@
 
 A transition holds what was actually executed (interventions included), the chunk's summed
 reward, whether the episode terminated inside it (truncation still bootstraps), how many of
-its C actions ran, which were interventions, and whether its episode succeeded; ``obs`` and
+its C actions ran, which were interventions, whether its episode succeeded and whether it is a
+demonstration; ``obs`` and
 ``next`` hold the algorithm's RL state (`Policy.features`) before and after the chunk.
 """
 
@@ -48,8 +49,9 @@ class EpisodeRecord:
         return float(sum(s.reward for s in self.steps))
 
 
-def to_tensordict(episodes: Sequence[EpisodeRecord]) -> Any:
-    """Stack every transition of ``episodes`` into one TensorDict with batch size (T,)."""
+def to_tensordict(episodes: Sequence[EpisodeRecord], demo: bool = False) -> Any:
+    """Stack every transition of ``episodes`` into one TensorDict with batch size (T,);
+    ``demo`` marks them as demonstrations (an expert's actions, not the policy's)."""
     import torch
     from tensordict import TensorDict
 
@@ -76,6 +78,7 @@ def to_tensordict(episodes: Sequence[EpisodeRecord]) -> Any:
             "steps": stack([r[0].steps for r in rows], np.int64),
             "intervened": stack([r[0].intervened for r in rows], np.bool_),
             "success": stack([r[2] for r in rows], np.bool_),
+            "demo": torch.full((len(rows),), demo, dtype=torch.bool),
         },
         batch_size=[len(rows)],
     )

@@ -42,7 +42,7 @@ def _tensor(value: Any, device: torch.device) -> torch.Tensor:
 class HaloPolicy:
     """The actor alone, for rollouts: the collector's copy, refreshed from `policy_state`."""
 
-    def __init__(self, actor: HaloActor, config: HaloWAConfig, camera: str | None) -> None:
+    def __init__(self, actor: torch.nn.Module, config: HaloWAConfig, camera: str | None) -> None:
         self.actor, self.config, self.camera = actor, config, camera
         self.actor.eval()
         self.rng = np.random.default_rng(config.seed)
@@ -104,13 +104,14 @@ class HaloWA:
     """The `halo-wa` algorithm plugin; see `HaloWAConfig` for every setting."""
 
     needs = frozenset({"wa_model", "demos"})
+    name = "halo-wa"
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
-        self.config = make_config(settings)
+        self.config = self.make_config(settings)
         c = self.config
         if not 1 <= c.chunk <= wa_model.horizon:
-            raise ConfigError(f"halo-wa: chunk must be between 1 and the WA model's horizon "
-                              f"({wa_model.horizon}), got {c.chunk}")
+            raise ConfigError(f"{self.name}: chunk must be between 1 and the WA model's "
+                              f"horizon ({wa_model.horizon}), got {c.chunk}")
         self.chunk, self.action_dim = c.chunk, wa_model.action_dim
         self.batch_size, self.utd, self.demo_fraction = c.batch_size, c.utd, c.demo_fraction
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -119,12 +120,8 @@ class HaloWA:
         state_dim = int(wa_model.observation_shapes[STATE_KEY][0])
         latent_shape, image_size = self._memory_layout(wa_model)
         torch.manual_seed(c.seed)
-        common = dict(state_dim=state_dim, action_dim=self.action_dim, chunk=c.chunk,
-                      latent_shape=latent_shape, hidden=c.hidden, heads=c.heads,
-                      fusion=c.fusion, image_size=image_size)
-        self.actor = HaloActor(decoder=c.actor_decoder, residual=c.residual,
-                               **common).to(self.device)  # type: ignore[arg-type]
-        self.critic = HaloCritic(q_head=c.q_head, **common).to(self.device)  # type: ignore[arg-type]
+        actor, critic = self.networks(state_dim, latent_shape, image_size)
+        self.actor, self.critic = actor.to(self.device), critic.to(self.device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr)
@@ -132,6 +129,22 @@ class HaloWA:
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
         self.updates = 0
         self._policy = HaloPolicy(self.actor, c, self.camera)
+
+    @staticmethod
+    def make_config(settings: Mapping[str, Any]) -> HaloWAConfig:
+        return make_config(settings)
+
+    def networks(self, state_dim: int, latent_shape: tuple[int, int] | None,
+                 image_size: int | None) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The actor pi(state, reference, memory) -> (B, C, A) and the twin critic
+        Q(state, reference, memory, action) -> (Q1, Q2): the hybrid-attention adapter."""
+        c = self.config
+        common = dict(state_dim=state_dim, action_dim=self.action_dim, chunk=c.chunk,
+                      latent_shape=latent_shape, hidden=c.hidden, heads=c.heads,
+                      fusion=c.fusion, image_size=image_size)
+        return (HaloActor(decoder=c.actor_decoder, residual=c.residual,
+                          **common),  # type: ignore[arg-type]
+                HaloCritic(q_head=c.q_head, **common))  # type: ignore[arg-type]
 
     def _memory_layout(self, wa_model: WorldActionModel
                        ) -> tuple[tuple[int, int] | None, int | None]:
@@ -165,6 +178,11 @@ class HaloWA:
         return {k: v.detach().clone() for k, v in self.actor.state_dict().items()}
 
     # --- learning ---------------------------------------------------------------------------
+    def inputs(self, fields: Mapping[str, Any]
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(state, reference, memory) of a batch of RL states, for actor and critic."""
+        return _inputs(fields, self.device)
+
     def bc_targets(self, batch: Any) -> torch.Tensor:
         """a_ref per action: executed if the trajectory succeeded or the action was an
         intervention (and was executed at all), else the WA reference."""
@@ -174,11 +192,10 @@ class HaloWA:
         use_executed = ran & (batch["intervened"].bool() | batch["success"].reshape(-1, 1).bool())
         return torch.where(use_executed[..., None], executed, batch["obs", "reference"].float())
 
-    def update(self, batch: Any) -> dict[str, float]:
-        """One critic update, plus an actor and target update every ``critic_actor_ratio``."""
+    def _td(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(Q_1, Q_2, y) of a batch on the device: equation (5)'s target, without gradient."""
         c = self.config
-        batch = batch.to(self.device)
-        obs, nxt = _inputs(batch["obs"], self.device), _inputs(batch["next"], self.device)
+        obs, nxt = self.inputs(batch["obs"]), self.inputs(batch["next"])
         with torch.no_grad():
             next_action = smoothed_target_action(self.actor_target(*nxt), c.target_noise,
                                                  c.target_noise_clip, self.generator)
@@ -187,6 +204,18 @@ class HaloWA:
                                      batch["done"].float().reshape(-1), next_q1, next_q2,
                                      c.gamma, c.chunk, c.max_return if c.clamp_target else None)
         q1, q2 = self.critic(*obs, batch["action"].float())
+        return q1, q2, target
+
+    def td_error(self, batch: Any) -> float:
+        """The critic loss on ``batch`` without updating anything (a learning-signal probe)."""
+        with torch.no_grad():
+            return float(critic_loss(*self._td(batch.to(self.device))))
+
+    def update(self, batch: Any) -> dict[str, float]:
+        """One critic update, plus an actor and target update every ``critic_actor_ratio``."""
+        c = self.config
+        batch = batch.to(self.device)
+        q1, q2, target = self._td(batch)
         loss_q = critic_loss(q1, q2, target)
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss_q.backward()
@@ -195,7 +224,7 @@ class HaloWA:
         metrics = {"critic_loss": float(loss_q.detach()), "q": float(q1.mean().detach()),
                    "td_target": float(target.mean())}
         if self.updates % c.critic_actor_ratio == 0:
-            metrics.update(self._actor_step(obs, self.bc_targets(batch)))
+            metrics.update(self._actor_step(self.inputs(batch["obs"]), self.bc_targets(batch)))
             polyak(self.actor_target, self.actor, c.tau)
             polyak(self.critic_target, self.critic, c.tau)
         return metrics
@@ -218,7 +247,7 @@ class HaloWA:
     def warmup_step(self, batch: Any) -> dict[str, float]:
         """Offline BC of the actor toward the batch's a_ref (the optional warm-up)."""
         batch = batch.to(self.device)
-        obs = _inputs(batch["obs"], self.device)
+        obs = self.inputs(batch["obs"])
         loss = bc_term(self.actor(*obs), self.bc_targets(batch))
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -248,7 +277,7 @@ class HaloWA:
         if saved != mine:
             diff = {k: (saved.get(k), mine.get(k)) for k in set(saved) | set(mine)
                     if saved.get(k) != mine.get(k)}
-            raise ConfigError(f"halo-wa: the saved state was built with other settings "
+            raise ConfigError(f"{self.name}: the saved state was built with other settings "
                               f"(saved, current): {diff}")
         for name in ("actor", "critic", "actor_target", "critic_target", "actor_optimizer",
                      "critic_optimizer"):

@@ -145,3 +145,24 @@ def _validate(c: HaloWAConfig) -> None:
         raise ConfigError(f"halo-wa: residual must be in [0, 2], got {c.residual}")
     if not 0.0 <= c.demo_fraction <= 1.0:
         raise ConfigError(f"halo-wa: demo_fraction must be in [0, 1], got {c.demo_fraction}")
+
+
+def derived_config(cls: type[HaloWAConfig], settings: Mapping[str, Any], name: str,
+                   defaults: Mapping[str, Any] | None = None,
+                   not_applicable: tuple[str, ...] = ()) -> Any:
+    """A config for a method that shares HALO-WA's TD3 objective and loop settings (RL-token,
+    PLD): ``cls`` extends `HaloWAConfig`; its own fields and ``defaults`` (method-specific
+    values of shared fields) apply over the preset; ``not_applicable`` keys are refused."""
+    from dataclasses import fields
+
+    check_known_settings(cls, settings, name)
+    for key in not_applicable:
+        if key in settings:
+            raise ConfigError(f"{name}: {key!r} is a HALO-WA adapter setting that {name} "
+                              f"does not have")
+    shared = {f.name for f in fields(HaloWAConfig)}
+    given = {**dict(defaults or {}), **dict(settings)}
+    halo = make_config({k: v for k, v in given.items() if k in shared})
+    values = {k: getattr(halo, k) for k in shared}
+    values.update({k: v for k, v in given.items() if k not in shared})
+    return replace(cls(), **values)

@@ -34,6 +34,15 @@ def mlp(widths: Sequence[int], final_activation: bool = False) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def zero_last(net: nn.Sequential) -> nn.Sequential:
+    """Zero the last linear layer, so a residual head starts as "no correction"."""
+    last = net[-1]
+    assert isinstance(last, nn.Linear)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return net
+
+
 class Attention(nn.Module):
     """Pre-norm multi-head attention with a residual connection and a feed-forward block."""
 
@@ -158,10 +167,7 @@ class HaloActor(nn.Module):
         self.decode = mlp([hidden, *decoder, action_dim])
         self.residual = residual
         if residual:
-            last = self.decode[-1]
-            assert isinstance(last, nn.Linear)
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+            zero_last(self.decode)
 
     def forward(self, state: torch.Tensor, reference: torch.Tensor,
                 latents: torch.Tensor | None) -> torch.Tensor:

@@ -176,6 +176,12 @@ class WASmall(nn.Module):
             features={LATENTS_FEATURE: latents, INTERMEDIATE_FEATURE: intermediate},
         )
 
+    def action_head_copy(self) -> nn.Module:
+        """A trainable copy of the policy part (`warl.core.world_model.ActionHead`)."""
+        from warl.plugins.world_models.wa_small.head import WAActionHead
+
+        return WAActionHead(self)
+
     # -- WorldModel ----------------------------------------------------------------------------
     def encode(self, observations: Mapping[str, Any]) -> torch.Tensor:
         return self._moments(self.prepare(observations))[0]

@@ -1,0 +1,1 @@
+"""HG-DAgger: human-gated interactive imitation (a baseline)."""

@@ -1,0 +1,1 @@
+"""Probe-Learn-Distill: residual RL on a frozen WA model, distilled back into it (a baseline)."""
