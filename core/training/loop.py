@@ -234,7 +234,10 @@ class Trainer:
         elif self.cadence == "rounds":
             self._online_rounds()
         elif self.cadence == "external":
-            self.algorithm.learn(LearnSession(self))
+            c = self.config
+            with progress_bar("train", c.env_steps, self.show_progress,
+                              min(self.counters.env_steps, c.env_steps)) as advance:
+                self.algorithm.learn(LearnSession(self, advance))
             if self._pending_eval is not None:
                 self._finish_eval()
 
@@ -501,15 +504,25 @@ class LearnSession:
         run_dir: the run folder (an algorithm may keep extra state under it).
     """
 
-    def __init__(self, trainer: Trainer) -> None:
-        self._trainer = trainer
+    def __init__(self, trainer: Trainer, advance: Callable[..., None] | None = None) -> None:
+        self._trainer, self._advance = trainer, advance or (lambda n=1, **fields: None)
         self.config, self.counters, self.run_dir = trainer.config, trainer.counters, \
             trainer.run_dir
+        #: whether `make_env` puts the gated expert in the loop (train.intervention)
+        self.intervenes = trainer.intervenes
         self._online_start = trainer.wall() - trainer.counters.online_s
-        self._bar = None
+        self._clock, self._updates = time.perf_counter(), trainer.counters.updates
         if self.counters.env_steps == 0:
-            trainer.backend = InlineBackend(trainer.collector)
+            self._on_schedule()
+
+    def _on_schedule(self) -> None:
+        """Evaluations run inline: the algorithm's own env is mid-training elsewhere."""
+        trainer = self._trainer
+        trainer.backend = InlineBackend(trainer.collector)
+        try:
             trainer._on_schedule()
+        finally:
+            trainer.backend = None
 
     def make_env(self, **overrides: Any) -> Any:
         """A fresh single-step deployment env (its own instance: evaluations never touch
@@ -528,24 +541,27 @@ class LearnSession:
                      updates: int = 0, metrics: Mapping[str, float] | None = None) -> bool:
         """Log one finished training episode, evaluate / checkpoint when due; returns
         whether the budget allows going on."""
-        trainer, counters, metrics = self._trainer, self.counters, dict(metrics or {})
+        trainer, counters = self._trainer, self.counters
         counters.env_steps += length
         counters.episodes += 1
         counters.transitions += length if transitions is None else transitions
         counters.updates = updates
         counters.recent_successes = [*counters.recent_successes, int(success)][-20:]
+        now = time.perf_counter()
+        updates_per_s = (updates - self._updates) / max(1e-9, now - self._clock)
+        self._clock, self._updates = now, updates
         assert trainer.log is not None
+        # The loop's own columns win over an algorithm metric of the same name.
         trainer.log.episode({
+            **dict(metrics or {}),
             "env_steps": counters.env_steps, "wall_s": trainer.wall(),
             "episode": counters.episodes, "success": int(success), "return": episode_return,
             "length": length, "intervention_rate": intervention_steps / max(1, length),
             "transitions": counters.transitions, "updates": counters.updates,
-            "achieved_utd": counters.updates / max(1, counters.transitions), **metrics})
-        trainer.backend = InlineBackend(trainer.collector)
-        try:
-            trainer._on_schedule()
-        finally:
-            trainer.backend = None
+            "achieved_utd": counters.updates / max(1, counters.transitions),
+            "updates_per_s": updates_per_s})
+        self._advance(length, **trainer._status(updates_per_s))
+        self._on_schedule()
         return self.budget_left()
 
 
@@ -615,9 +631,11 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
         baseline = trainer.baseline()
         if trainer.cadence == "evaluation":
             counters.stage = "final"
-        if counters.stage == "baseline":
+        if counters.stage == "baseline" and trainer.cadence != "external":
+            # An algorithm that steps its own env (SB3) has no use for the demonstrations.
             trainer.fill_demos()
             trainer.warmup()
+        if counters.stage == "baseline":
             counters.stage = "online"
             trainer.checkpoint()
         if counters.stage == "online":
