@@ -92,6 +92,11 @@ def run_trial(env: ChunkedEnv, act: ActFn, wa_model: WorldActionModel | None, se
         frames.extend(f for f in info.get("frames", []) if f is not None)
     if wa_model is not None:
         wa_model.seed(seed)
+    # A policy that samples (a flow-matching head) is reseeded too: a trial's outcome then
+    # depends on its seed only, not on the trials before it.
+    reseed = getattr(getattr(act, "__self__", None), "reseed", None)
+    if callable(reseed):
+        reseed(seed)
     length, intervened, success = 0, 0, False
     while True:
         wa_output = None if wa_model is None else wa_model.infer(batch_of(obs), instruction)

@@ -208,13 +208,33 @@ def test_pld_residual_starts_at_the_base_policy_and_its_td_error_falls(small_wa,
     assert after < 0.7 * before, (before, after)
 
 
-def test_pld_distils_and_evaluates_both_policies(small_wa, tmp_path):
-    result = _run("pld", {**PLD, "distill_episodes": 4, "distill_steps": 200,
-                          "distill_lr": 1e-3}, tmp_path, env_steps=200)
-    assert list(result.finals) == ["pld", "pld-distilled"]
-    assert [t.seed for t in result.finals["pld"].trials] == \
-        [t.seed for t in result.finals["pld-distilled"].trials]
-    rows = read_csv(tmp_path / "distill.csv")
+def test_pld_distils_and_both_policies_evaluate_through_the_cli(small_wa, tmp_path, capsys):
+    import json
+
+    from warl.core.cli import main
+
+    run = tmp_path / "run"
+    settings = {**PLD, "distill_episodes": 4, "distill_steps": 200, "distill_lr": 1e-3}
+    sets = [f"--set={k}={json.dumps(v)}" for k, v in settings.items()]
+    sets += [f"--set=wa.{k}={json.dumps(v)}" for k, v in SMALL_WA.items()]
+    sets += [f"--set=train.{k}={json.dumps(v)}" for k, v in {**QUICK, "env_steps": 200}.items()]
+    assert main(["train", "pld", "--env", SMALL_TASK, "--out", str(run), "--quiet", "--json",
+                 *sets]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in summary["rows"]] == ["pld", "pld-distilled"]
+    finals = [json.loads((run / name).read_text())
+              for name in ("final.json", "final-pld-distilled.json")]
+    assert [t["seed"] for t in finals[0]["per_trial"]] == \
+        [t["seed"] for t in finals[1]["per_trial"]]
+    # the trained run's policies through `warl eval --run`, the same numbers on the same seeds
+    assert main(["eval", "--run", str(run), "--variant", "distilled", "--trials", "2",
+                 "--videos", "0", "--quiet", "--json", "--out", str(tmp_path / "eval")]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["algorithm"] == "pld-distilled"
+    assert evaluated["success_rate"] == finals[1]["success_rate"]
+    assert main(["eval", "--run", str(run), "--variant", "bogus"]) == 1
+    assert "distilled" in capsys.readouterr().err
+    rows = read_csv(run / "distill.csv")
     if int(rows[-1]["kept_episodes"]) == 0:
         pytest.skip("no successful residual episode to distill on these seeds")
     bc = column(rows, "bc")

@@ -18,6 +18,8 @@ config.json, results.json and videos of the first trials into a run folder."""
 
 EXAMPLES = """examples:
   warl eval wa-base --env metaworld/peg-insert-side
+  warl eval --run runs/train/halo-wa__metaworld_hammer__20260101-120000 --trials 100
+  warl eval --run runs/train/pld__metaworld_hammer__20260101-120000 --variant distilled
   warl eval wa-base --env metaworld/reach --trials 20 --gap none --wa-set obs_mode=state
   warl eval wa-base --env metaworld/hammer --gap '{calibration: {bias: [0.1, 0, 0]}}'
 """
@@ -29,8 +31,13 @@ def add_commands(commands: Any) -> None:
         description=DESCRIPTION, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("algo", help="algorithm id, e.g. wa-base")
-    p.add_argument("--env", required=True, help="env id, e.g. metaworld/peg-insert-side")
+    p.add_argument("algo", nargs="?", help="algorithm id, e.g. wa-base (omit with --run)")
+    p.add_argument("--env", help="env id, e.g. metaworld/peg-insert-side")
+    p.add_argument("--run", type=Path, metavar="RUN_DIR",
+                   help="evaluate the policy trained in a `warl train` run folder (its last "
+                   "checkpoint, on its algorithm, env and WA model)")
+    p.add_argument("--variant", help="with --run: a variant the algorithm reports besides its "
+                   "own policy, e.g. distilled for pld")
     p.add_argument("--trials", type=int, default=100, help="number of trials (default 100)")
     p.add_argument("--seed", type=int, default=0, help="evaluation seed list index (default 0)")
     p.add_argument("--gap", default="default",
@@ -62,11 +69,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from warl.core.assemble import assemble
 
     registry = default_registry()
-    setup = assemble(
-        registry, args.algo, args.env, algo_settings=parse_sets(args.sets),
-        wa_model_id=args.wa_model, wa_settings=parse_sets(args.wa_sets, "--wa-set"),
-        gap=args.gap, gap_seed=args.seed, render=args.videos > 0, show_progress=not args.quiet,
-    )
+    if args.run is not None:
+        setup, act, name = _trained(args, registry)
+    elif args.variant is not None:
+        raise ConfigError("--variant names a policy of a trained run: give --run RUN_DIR")
+    else:
+        if not args.algo or not args.env:
+            raise ConfigError("warl eval needs ALGO and --env ENV, or --run RUN_DIR")
+        setup = assemble(
+            registry, args.algo, args.env, algo_settings=parse_sets(args.sets),
+            wa_model_id=args.wa_model, wa_settings=parse_sets(args.wa_sets, "--wa-set"),
+            gap=args.gap, gap_seed=args.seed, render=args.videos > 0,
+            show_progress=not args.quiet,
+        )
+        act, name = setup.algorithm.act, args.algo
+    args.algo, args.env = name, setup.config["env"]
     out = args.out or run_dir("runs/eval", args.algo, args.env)
     out.mkdir(parents=True, exist_ok=True)
     seeds = eval_seeds(args.seed, args.trials)
@@ -75,7 +92,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         with progress_bar(f"eval {args.algo} on {args.env}", args.trials,
                           not args.quiet) as advance:
-            result = evaluate(setup.env, setup.algorithm.act, setup.wa_model, seeds,
+            result = evaluate(setup.env, act, setup.wa_model, seeds,
                               video_dir=out / "videos", videos=args.videos, advance=advance)
     finally:
         setup.close()
@@ -94,6 +111,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
           f"{summary['wall_time_s']:.0f} s")
     print(f"run folder: {out}")
     return 0
+
+
+def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
+    """The run folder's algorithm with its last checkpoint loaded, and what to evaluate."""
+    import torch
+
+    from warl.core.assemble import assemble
+    from warl.core.errors import ConfigError
+    from warl.core.training.checkpoint import checkpoint_dir
+    from warl.core.training.config import make_train_config
+    from warl.core.training.run import read_request
+
+    if args.algo or args.env or args.sets or args.wa_sets:
+        raise ConfigError("--run evaluates a run folder as it was trained; give no ALGO, "
+                          "--env, --set or --wa-set with it")
+    request = read_request(args.run)
+    checkpoint = checkpoint_dir(args.run)
+    if checkpoint is None:
+        raise ConfigError(f"--run {args.run}: no checkpoint/ there to load a policy from")
+    settings = request["settings"]
+    seed = make_train_config(settings["train"]).seed
+    setup = assemble(registry, request["algo"], request["env"],
+                     algo_settings=settings["algorithm"], wa_model_id=request["wa_model"],
+                     wa_settings=settings["wa"], gap=args.gap if args.gap != "default"
+                     else request["gap"], gap_seed=seed, render=args.videos > 0,
+                     show_progress=not args.quiet)
+    algorithm = setup.algorithm
+    # Our own checkpoint files: tensors, numbers and strings only.
+    algorithm.load_state_dict(torch.load(checkpoint / "algorithm.pt", map_location="cpu",
+                                         weights_only=True))
+    if args.variant is None:
+        return setup, algorithm.act, request["algo"]
+    variants = algorithm.variants() if hasattr(algorithm, "variants") else {}
+    if args.variant not in variants:
+        raise ConfigError(f"--variant {args.variant!r}: {request['algo']!r} reports "
+                          f"{sorted(variants) or 'no variants'}")
+    return setup, variants[args.variant], f"{request['algo']}-{args.variant}"
 
 
 def results_card(summary: dict[str, Any], config: dict[str, Any]) -> str:
