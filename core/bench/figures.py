@@ -21,7 +21,7 @@ import numpy as np
 from warl.core.bench.aggregate import Interval, Summary
 from warl.core.bench.matrix import BASELINE, BenchSpec, Cell
 from warl.core.training.log import column, read_csv
-from warl.core.training.plots import _rolling as rolling_mean
+from warl.core.training.plots import rolling_mean
 
 Curve = tuple[np.ndarray, np.ndarray]
 WINDOW = 20  # training episodes in a running mean, as in a run's own plots

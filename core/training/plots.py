@@ -10,7 +10,7 @@ import numpy as np
 from warl.core.training.log import column, read_csv
 
 
-def _rolling(values: list[float], window: int) -> np.ndarray:
+def rolling_mean(values: list[float], window: int) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if len(x) == 0:
         return x
@@ -41,7 +41,7 @@ def plot_run(run_dir: Path, window: int = 20) -> list[Path]:
         for ax, x_key, x_label in ((axes[0], "env_steps", "env steps"),
                                    (axes[1], "wall_s", "wall time (s)")):
             if train:
-                x, y = column(train, x_key), _rolling(column(train, train_key), window)
+                x, y = column(train, x_key), rolling_mean(column(train, train_key), window)
                 ax.plot(x[len(x) - len(y):], y, alpha=0.5,
                         label=f"training episodes (mean of {window})")
             if evals:
@@ -65,7 +65,7 @@ def plot_run(run_dir: Path, window: int = 20) -> list[Path]:
     rates = column(train, "intervention_rate") if train else []
     if any(r > 0 for r in rates if np.isfinite(r)):
         fig, ax = plt.subplots(figsize=(5, 3.6))
-        y = _rolling(rates, window)
+        y = rolling_mean(rates, window)
         steps = column(train, "env_steps")
         ax.plot(steps[len(steps) - len(y):], y)
         ax.set_xlabel("env steps")
