@@ -252,3 +252,15 @@ def test_hg_dagger_aggregates_expert_segments_and_its_bc_loss_falls(small_wa, tm
     assert bc[-1] < bc[0], bc
     # evaluations are autonomous: the expert never acts there
     assert all(t.intervention_steps == 0 for t in result.final.trials)
+
+
+@pytest.mark.parametrize("algo,own,foreign", [("pld", "residual_scale", "fusion"),
+                                              ("rl-token", "token_dim", "q_head"),
+                                              ("hg-dagger", "gate_threshold", "utd"),
+                                              ("sb3/sac", "buffer_size", "chunk")])
+def test_warl_info_lists_every_setting_at_its_default(capsys, algo, own, foreign):
+    from warl.core.cli import main
+
+    assert main(["info", algo]) == 0
+    out = capsys.readouterr().out
+    assert f"{own} = " in out and f"{foreign} = " not in out

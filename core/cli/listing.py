@@ -77,11 +77,25 @@ def cmd_info(args: argparse.Namespace) -> int:
         fields.append(("gap", json.dumps(spec.deployment_gap) + "  (warl eval/train default)"))
     if spec.check_kwargs:
         fields.append(("check", json.dumps(spec.check_kwargs) + "  (what warl check builds)"))
+    settings = _default_settings(spec) if available and spec.kind == "algorithm" else None
+    if settings:
+        fields.append(("settings", "every setting at its default (--set KEY=VALUE):"))
     for name, value in fields:
         print(f"{name:>10}: {value}")
+    for key, value in (settings or {}).items():
+        print(f"{'':>12}{key} = {json.dumps(value)}")
     if spec.kind == "env":
         print(f"{'gymnasium':>10}: gymnasium.make('warl.gym:{spec.id}')")
     return 0
+
+
+def _default_settings(spec: Any) -> dict[str, Any] | None:
+    """An algorithm's ``default_config()``, when its class offers one."""
+    from warl.core.make import resolve_target
+
+    target = resolve_target(spec)
+    default_config = getattr(target, "default_config", None)
+    return dict(default_config()) if callable(default_config) else None
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:

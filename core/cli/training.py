@@ -25,7 +25,8 @@ EXAMPLES = """settings (--set KEY=VALUE, or the same sections in --config FILE):
   train.KEY      a loop setting, e.g. train.minutes=5, train.env_steps=20000,
                  train.asynchronous=false, train.final_trials=100, train.demos=0
   wa.KEY         a world-action model setting, e.g. wa.obs_mode=state
-  `warl info halo-wa` lists the algorithm's defaults; docs/training.md every loop setting.
+  `warl info ALGO` lists every algorithm setting at its default; docs/training.md every
+  loop setting.
 
 config file (YAML):
   algorithm: {preset: cpu, bc_coef: 50}

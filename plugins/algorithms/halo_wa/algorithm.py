@@ -134,6 +134,13 @@ class HaloWA:
     def make_config(settings: Mapping[str, Any]) -> HaloWAConfig:
         return make_config(settings)
 
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Every setting at its default (`warl info`), less the shared fields a derived
+        method does not have."""
+        hidden = getattr(cls, "not_applicable", ())
+        return {k: v for k, v in cls.make_config({}).to_dict().items() if k not in hidden}
+
     def networks(self, state_dim: int, latent_shape: tuple[int, int] | None,
                  image_size: int | None) -> tuple[torch.nn.Module, torch.nn.Module]:
         """The actor pi(state, reference, memory) -> (B, C, A) and the twin critic

@@ -56,6 +56,11 @@ class HGDAgger:
         self.updates = 0
         self._policy = HeadPolicy(self.novice, c.chunk, c.seed, NAME)
 
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """Every setting at its default (`warl info`)."""
+        return make_config({}).to_dict()
+
     def make_gate(self) -> DeviationGate:
         c = self.config
         return DeviationGate(c.gate_threshold, c.gate_release, c.gate_min_steps)

@@ -20,7 +20,7 @@ import torch
 
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
 from warl.plugins.algorithms.halo_wa.algorithm import HaloWA
-from warl.plugins.algorithms.pld.config import PLDConfig, make_config
+from warl.plugins.algorithms.pld.config import NOT_APPLICABLE, PLDConfig, make_config
 from warl.plugins.algorithms.pld.networks import ResidualActor, ResidualCritic
 from warl.plugins.algorithms.wa_head.policy import HeadPolicy, bc_batch, head_features
 
@@ -68,6 +68,7 @@ class PLD(HaloWA):
     """The `pld` algorithm plugin; see `PLDConfig` for every setting."""
 
     name = "pld"
+    not_applicable = NOT_APPLICABLE
     config: PLDConfig
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:

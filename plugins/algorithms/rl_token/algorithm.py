@@ -16,7 +16,7 @@ import torch
 
 from warl.core.errors import ConfigError
 from warl.plugins.algorithms.halo_wa.algorithm import HaloWA
-from warl.plugins.algorithms.rl_token.config import RLTokenConfig, make_config
+from warl.plugins.algorithms.rl_token.config import NOT_APPLICABLE, RLTokenConfig, make_config
 from warl.plugins.algorithms.rl_token.networks import (
     TokenActor,
     TokenCritic,
@@ -30,6 +30,7 @@ class RLToken(HaloWA):
     """The `rl-token` algorithm plugin; see `RLTokenConfig` for every setting."""
 
     name = "rl-token"
+    not_applicable = NOT_APPLICABLE
     config: RLTokenConfig
 
     def __init__(self, env: Any, wa_model: Any, **settings: Any) -> None:

@@ -71,6 +71,11 @@ class SB3Algorithm:
     chunk = 1
     needs: frozenset[str] = frozenset()
 
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Every setting at its default (`warl info`)."""
+        return make_config(cls.config_class, {}, cls.name).to_dict()
+
     def __init__(self, env: Any, **settings: Any) -> None:
         self.config = make_config(self.config_class, settings, self.name)
         self.observation_space = state_space(env.observation_space)

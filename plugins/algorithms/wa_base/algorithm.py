@@ -41,6 +41,11 @@ class WABase:
         self.chunk = chunk
         self.action_dim = wa_model.action_dim
 
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        """Every setting at its default (`warl info`)."""
+        return asdict(WABaseConfig())
+
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
         if wa_output is None:
