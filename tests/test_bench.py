@@ -32,7 +32,8 @@ def _score(method: str, task: str, seed: int, sr: float, el: float, algo: str = 
 
 # --- pure units: marking, aggregation -----------------------------------------------------------
 def test_ranks_mark_the_best_and_the_second_best_ties_included():
-    assert ranks([50.0, 70.0, None, 70.0, 60.0]) == [0, 1, 0, 1, 2]
+    assert ranks([50.0, 70.0, None, 70.0, 60.0]) == [0, 1, 0, 1, 0]  # a tie for best: no second
+    assert ranks([50.0, 70.0, 60.0, 60.0]) == [0, 1, 2, 2]
     assert ranks([300.0, 200.0, 250.0, 400.0], higher_is_better=False) == [0, 1, 2, 0]
     assert ranks([10.0]) == [1]
     assert ranks([None, None]) == [0, 0]

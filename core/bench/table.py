@@ -22,11 +22,17 @@ def short_names(tasks: Sequence[str]) -> dict[str, str]:
 
 
 def ranks(values: Sequence[float | None], higher_is_better: bool = True) -> list[int]:
-    """1 for the best value, 2 for the second best (ties share a rank), 0 for the rest and
-    for missing values. Values are compared as displayed (``round`` them first)."""
-    present = sorted({v for v in values if v is not None}, reverse=higher_is_better)
-    place = {v: i + 1 for i, v in enumerate(present[:2])}
-    return [0 if v is None else place.get(v, 0) for v in values]
+    """Competition ranks, kept for the first two places: 1 for the best value, 2 for the
+    second (ties share a rank and the next rank is skipped, so when two methods tie for best
+    none is second), 0 for the rest and for missing values. Values are compared as displayed
+    (``round`` them first)."""
+    present = [v for v in values if v is not None]
+
+    def place(v: float) -> int:
+        better = sum(1 for w in present if (w > v if higher_is_better else w < v))
+        return better + 1 if better < 2 else 0
+
+    return [0 if v is None else place(v) for v in values]
 
 
 def emphasize(text: str, rank: int) -> str:
