@@ -117,11 +117,9 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     """The run folder's algorithm with its last checkpoint loaded, and what to evaluate."""
     import torch
 
-    from warl.core.assemble import assemble
     from warl.core.errors import ConfigError
     from warl.core.training.checkpoint import checkpoint_dir
-    from warl.core.training.config import make_train_config
-    from warl.core.training.run import read_request
+    from warl.core.training.run import assemble_request, read_request
 
     if args.algo or args.env or args.sets or args.wa_sets:
         raise ConfigError("--run evaluates a run folder as it was trained; give no ALGO, "
@@ -130,13 +128,9 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     checkpoint = checkpoint_dir(args.run)
     if checkpoint is None:
         raise ConfigError(f"--run {args.run}: no checkpoint/ there to load a policy from")
-    settings = request["settings"]
-    seed = make_train_config(settings["train"]).seed
-    setup = assemble(registry, request["algo"], request["env"],
-                     algo_settings=settings["algorithm"], wa_model_id=request["wa_model"],
-                     wa_settings=settings["wa"], gap=args.gap if args.gap != "default"
-                     else request["gap"], gap_seed=seed, render=args.videos > 0,
-                     show_progress=not args.quiet)
+    setup = assemble_request(request, registry, render=args.videos > 0,
+                             show_progress=not args.quiet,
+                             gap=None if args.gap == "default" else args.gap)
     algorithm = setup.algorithm
     # Our own checkpoint files: tensors, numbers and strings only.
     algorithm.load_state_dict(torch.load(checkpoint / "algorithm.pt", map_location="cpu",

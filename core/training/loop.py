@@ -321,10 +321,12 @@ class Trainer:
                               min(counters.env_steps, self.config.env_steps)) as advance:
                 while self.budget_left(online_start):
                     episodes: list[Rollout] = []
+                    state = algo.policy_state()  # the round's one policy, sent once
                     while len(episodes) < algo.episodes_per_round and \
                             self.budget_left(online_start):
                         seed = train_seed(self.config.seed, counters.episodes)
-                        rollout = backend.submit("episode", algo.policy_state(), seed).result()
+                        rollout = backend.submit("episode", None if episodes else state,
+                                                 seed).result()
                         episodes.append(rollout)
                         advance(self._ingest(rollout, {}, 0.0), **self._status(0.0))
                     metrics: dict[str, float] = {}
@@ -361,9 +363,10 @@ class Trainer:
         if not episodes or not steps:
             return
         kept = []
+        state = algo.policy_state()  # the trained policy, loaded into the worker once
         with progress_bar("distill: collect", episodes, self.show_progress) as advance:
             for i in range(episodes):
-                rollout = self.collector.episode(algo.policy_state(), DISTILL_SEED_BASE
+                rollout = self.collector.episode(None if i else state, DISTILL_SEED_BASE
                                                  + 100_000 * self.config.seed + i,
                                                  explore=False)
                 if rollout.record.success:
@@ -399,30 +402,40 @@ class Trainer:
         return status
 
     def _ingest(self, rollout: Rollout, metrics: dict[str, float], updates_per_s: float) -> int:
-        counters, record = self.counters, rollout.record
+        record = rollout.record
         data = to_tensordict([record])
         if getattr(self.algorithm, "aggregate", "all") == "interventions":
             # HG-DAgger: only expert-controlled segments join the aggregate dataset.
             data = data[data["intervened"].any(-1)]
         if len(data):
             self.replay.online.extend(data)
-        counters.env_steps += record.length
+        self.record_episode(
+            success=record.success, episode_return=record.episode_return, length=record.length,
+            intervention_steps=record.intervention_steps, transitions=len(record.steps),
+            updates_per_s=updates_per_s,
+            metrics={k: metrics.get(k) for k in ("critic_loss", "actor_loss", "bc", "q")})
+        return record.length
+
+    def record_episode(self, *, success: bool, episode_return: float, length: int,
+                       intervention_steps: int, transitions: int, updates_per_s: float,
+                       metrics: Mapping[str, Any]) -> None:
+        """Count one finished training episode and write its ``train.csv`` row; the loop's
+        own columns win over an algorithm metric of the same name."""
+        counters = self.counters
+        counters.env_steps += length
         counters.episodes += 1
-        counters.transitions += len(record.steps)
-        counters.recent_successes = [*counters.recent_successes, int(record.success)][-20:]
+        counters.transitions += transitions
+        counters.recent_successes = [*counters.recent_successes, int(success)][-20:]
         assert self.log is not None
         self.log.episode({
+            **metrics,
             "env_steps": counters.env_steps, "wall_s": self.wall(), "episode": counters.episodes,
-            "success": int(record.success), "return": record.episode_return,
-            "length": record.length,
-            "intervention_rate": record.intervention_steps / max(1, record.length),
+            "success": int(success), "return": episode_return, "length": length,
+            "intervention_rate": intervention_steps / max(1, length),
             "transitions": counters.transitions, "updates": counters.updates,
             "achieved_utd": counters.updates / max(1, counters.transitions),
             "updates_per_s": updates_per_s,
-            "critic_loss": metrics.get("critic_loss"), "actor_loss": metrics.get("actor_loss"),
-            "bc": metrics.get("bc"), "q": metrics.get("q"),
         })
-        return record.length
 
     def _on_schedule(self) -> None:
         c, counters = self.config, self.counters
@@ -541,25 +554,16 @@ class LearnSession:
                      updates: int = 0, metrics: Mapping[str, float] | None = None) -> bool:
         """Log one finished training episode, evaluate / checkpoint when due; returns
         whether the budget allows going on."""
-        trainer, counters = self._trainer, self.counters
-        counters.env_steps += length
-        counters.episodes += 1
-        counters.transitions += length if transitions is None else transitions
-        counters.updates = updates
-        counters.recent_successes = [*counters.recent_successes, int(success)][-20:]
+        trainer = self._trainer
+        self.counters.updates = updates
         now = time.perf_counter()
         updates_per_s = (updates - self._updates) / max(1e-9, now - self._clock)
         self._clock, self._updates = now, updates
-        assert trainer.log is not None
-        # The loop's own columns win over an algorithm metric of the same name.
-        trainer.log.episode({
-            **dict(metrics or {}),
-            "env_steps": counters.env_steps, "wall_s": trainer.wall(),
-            "episode": counters.episodes, "success": int(success), "return": episode_return,
-            "length": length, "intervention_rate": intervention_steps / max(1, length),
-            "transitions": counters.transitions, "updates": counters.updates,
-            "achieved_utd": counters.updates / max(1, counters.transitions),
-            "updates_per_s": updates_per_s})
+        trainer.record_episode(
+            success=success, episode_return=episode_return, length=length,
+            intervention_steps=intervention_steps,
+            transitions=length if transitions is None else transitions,
+            updates_per_s=updates_per_s, metrics=dict(metrics or {}))
         self._advance(length, **trainer._status(updates_per_s))
         self._on_schedule()
         return self.budget_left()

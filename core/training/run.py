@@ -47,12 +47,27 @@ def read_request(run_dir: Path) -> dict[str, Any]:
     return request
 
 
+def assemble_request(request: Mapping[str, Any], registry: Registry, *, render: bool,
+                     show_progress: bool, gap: Any = None) -> Any:
+    """The `Assembly` a request describes (``gap`` overrides the request's), seeded as its
+    training was: what a run trains on and what `warl eval --run` evaluates on."""
+    from warl.core.assemble import assemble
+    from warl.core.training.config import make_train_config
+
+    settings = request["settings"]
+    return assemble(registry, request["algo"], request["env"],
+                    algo_settings=settings["algorithm"], wa_model_id=request["wa_model"],
+                    wa_settings=settings["wa"],
+                    gap=request["gap"] if gap is None else gap,
+                    gap_seed=make_train_config(settings["train"]).seed, render=render,
+                    show_progress=show_progress)
+
+
 def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
                  show_progress: bool = True, registry: Registry | None = None) -> dict[str, Any]:
     """Assemble, train (or continue) in ``out``, plot and write ``results.json`` / ``.md``;
     returns the summary (``results.json`` without the config)."""
     quiet_torchrl()
-    from warl.core.assemble import assemble
     from warl.core.runs import write_json
     from warl.core.training.card import comparison_rows, results_card
     from warl.core.training.config import make_train_config
@@ -62,11 +77,8 @@ def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
     settings = request["settings"]
     train_config = make_train_config(settings["train"])
     registry = registry or default_registry()
-    setup = assemble(registry, request["algo"], request["env"],
-                     algo_settings=settings["algorithm"],
-                     wa_model_id=request["wa_model"], wa_settings=settings["wa"],
-                     gap=request["gap"], gap_seed=train_config.seed,
-                     render=train_config.videos > 0, show_progress=show_progress)
+    setup = assemble_request(request, registry, render=train_config.videos > 0,
+                             show_progress=show_progress)
     out.mkdir(parents=True, exist_ok=True)
     algo_config: Any = getattr(setup.algorithm, "config", None)
     resolved = {**setup.config, "train": train_config.to_dict(),

@@ -10,7 +10,6 @@ run continues at an episode boundary, as if never stopped.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +44,6 @@ class SessionCallback(BaseCallback):
         self.pending: list[EpisodeSummary] = []
         self.go_on = True
         self.metrics: dict[str, float] = {}
-        self._clock, self._updates = time.perf_counter(), algorithm.gradient_updates()
 
     def _on_step(self) -> bool:
         # Episodes that ended at an earlier step: their transitions are stored by now.
@@ -92,11 +90,8 @@ class SessionCallback(BaseCallback):
     def flush(self) -> bool:
         while self.pending and self.go_on:
             summary = self.pending.pop(0)
-            now, updates = time.perf_counter(), self.algorithm.gradient_updates()
+            updates = self.algorithm.gradient_updates()
             metrics = self._read_metrics()
-            if now > self._clock:
-                metrics["updates_per_s"] = (updates - self._updates) / (now - self._clock)
-            self._clock, self._updates = now, updates
             self.go_on = self.session.episode_done(
                 success=summary.success, episode_return=summary.episode_return,
                 length=summary.length, intervention_steps=summary.intervention_steps,
