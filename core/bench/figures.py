@@ -99,6 +99,19 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+def _finish_task_plot(fig: Any, ax: Any, drawn: bool, task: str, ylabel: str,
+                      path: Path) -> Path | None:
+    """A rate (0-1) against env steps for one task: labelled and saved, or dropped when
+    nothing was drawn."""
+    if not drawn:
+        _pyplot().close(fig)
+        return None
+    ax.set(title=task, xlabel="env steps", ylabel=ylabel, ylim=(-0.02, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def plot_curves(root: Path, spec: BenchSpec, summary: Summary, task: str,
                 colors: Mapping[str, str]) -> Path | None:
     plt = _pyplot()
@@ -114,13 +127,8 @@ def plot_curves(root: Path, spec: BenchSpec, summary: Summary, task: str,
     if base is not None:
         ax.axhline(base.success_rate, color="gray", linestyle="--", label=f"{BASELINE} (final)")
         drawn = True
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.set(title=task, xlabel="env steps", ylabel="evaluation success rate", ylim=(-0.02, 1.02))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, root / "figures" / f"curves_{task_slug(task)}.png")
+    return _finish_task_plot(fig, ax, drawn, task, "evaluation success rate",
+                             root / "figures" / f"curves_{task_slug(task)}.png")
 
 
 def plot_interventions(root: Path, spec: BenchSpec, task: str,
@@ -137,13 +145,8 @@ def plot_interventions(root: Path, spec: BenchSpec, task: str,
         if any(np.any(y > 0) for _, y in rounds):
             _draw(ax, rounds, f"{algo} (per round)", colors[algo], "s--")
             drawn = True
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.set(title=task, xlabel="env steps", ylabel="intervention rate", ylim=(-0.02, 1.02))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, root / "figures" / f"interventions_{task_slug(task)}.png")
+    return _finish_task_plot(fig, ax, drawn, task, "intervention rate",
+                             root / "figures" / f"interventions_{task_slug(task)}.png")
 
 
 def plot_intervals(root: Path, methods: Sequence[str], intervals: Mapping[str, Interval],
