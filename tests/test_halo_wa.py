@@ -9,14 +9,15 @@ from tensordict import TensorDict
 
 from tests.conftest import SMALL_TASK
 from warl.core.errors import ConfigError
-from warl.plugins.algorithms.halo_wa.config import CPU_PRESET, make_config
-from warl.plugins.algorithms.halo_wa.losses import (
+from warl.core.training.learners.td3_losses import (
     actor_loss,
     chunk_td_target,
     critic_loss,
     polyak,
     smoothed_target_action,
 )
+from warl.plugins.algorithms.halo_wa.algorithm import executed_or_reference
+from warl.plugins.algorithms.halo_wa.config import CPU_PRESET, make_config
 from warl.plugins.algorithms.halo_wa.networks import FUSIONS
 
 C, A = 4, 4
@@ -120,12 +121,13 @@ def test_every_ablation_acts_and_updates(small_wa, fusion, latent_source):
     algo = _halo(small_wa, fusion=fusion, latent_source=latent_source)
     batch = _batch(small_wa, algo)
     assert ("memory" in batch["obs"]) == (latent_source != "none")
-    before = [p.detach().clone() for p in algo.critic.parameters()]
+    before = [p.detach().clone() for p in algo.learner.critic.parameters()]
     for _ in range(2):  # the second update also steps the actor (critic:actor 2:1)
         metrics = algo.update(batch)
     assert {"critic_loss", "actor_loss", "bc", "q"} <= set(metrics)
     assert all(np.isfinite(v) for v in metrics.values())
-    assert any(not torch.equal(a, b) for a, b in zip(before, algo.critic.parameters(), strict=True))
+    critic = algo.learner.critic.parameters()
+    assert any(not torch.equal(a, b) for a, b in zip(before, critic, strict=True))
     from warl.core.world_model import synthetic_observations
 
     raw = synthetic_observations(small_wa, (1,))
@@ -162,7 +164,7 @@ def test_bc_target_is_executed_for_successes_and_interventions(small_wa):
     batch["success"] = torch.tensor([True, False, False])
     batch["intervened"][1, 1] = True
     batch["steps"] = torch.tensor([2, C, C])  # episode 0 ended after 2 of C actions
-    target = algo.bc_targets(batch)
+    target = executed_or_reference(batch, algo.chunk)
     executed, reference = batch["action"], batch["obs", "reference"]
     assert torch.equal(target[0, :2], executed[0, :2])  # successful trajectory
     assert torch.equal(target[0, 2:], reference[0, 2:])  # never executed

@@ -18,11 +18,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from warl.core.envs.contract import STATE_KEY
+from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
-from warl.plugins.algorithms.halo_wa.algorithm import HaloWA
-from warl.plugins.algorithms.pld.config import NOT_APPLICABLE, PLDConfig, make_config
+from warl.plugins.algorithms.halo_wa.algorithm import check_chunk, device
+from warl.plugins.algorithms.pld.config import PLDConfig, make_config
 from warl.plugins.algorithms.pld.networks import ResidualActor, ResidualCritic
 from warl.plugins.algorithms.wa_head.policy import HeadPolicy, bc_batch, head_features
+
+NAME = "pld"
+
+
+def _inputs(fields: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(state, base chunk, latents) of a batch of RL states."""
+    return (fields["state"].float(), fields["reference"].float(), fields["latents"].float())
 
 
 class ResidualPolicy:
@@ -46,7 +55,7 @@ class ResidualPolicy:
 
     def features(self, observation: Mapping[str, Any],
                  wa_output: WAOutput | None) -> dict[str, np.ndarray]:
-        return head_features(observation, wa_output, self.config.chunk, "pld")
+        return head_features(observation, wa_output, self.config.chunk, NAME)
 
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
@@ -64,61 +73,77 @@ class ResidualPolicy:
         return np.clip(chunk, -1.0, 1.0).astype(np.float32)
 
 
-class PLD(HaloWA):
+class PLD:
     """The `pld` algorithm plugin; see `PLDConfig` for every setting."""
 
-    name = "pld"
-    not_applicable = NOT_APPLICABLE
-    config: PLDConfig
+    needs = frozenset({"wa_model", "demos"})
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
-        self._latent_dim = int(wa_model.latent_shape[1])
-        super().__init__(env, wa_model, **settings)
-        c = self.config
-        self.distilled = action_head_of(wa_model, self.name)
+        self.config = c = make_config(settings)
+        check_chunk(c.chunk, wa_model, NAME)
+        self.chunk, self.action_dim = c.chunk, wa_model.action_dim
+        self.batch_size, self.utd, self.demo_fraction = c.batch_size, c.utd, c.demo_fraction
+        self.device = device()
+        torch.manual_seed(c.seed)
+        common = dict(state_dim=int(wa_model.observation_shapes[STATE_KEY][0]),
+                      latent_dim=int(wa_model.latent_shape[1]), action_dim=self.action_dim,
+                      chunk=c.chunk, hidden=[c.hidden] * c.mlp_layers)
+        # The BC target is the base chunk: the actor loss's second term penalizes the
+        # residual itself.
+        self.learner = ChunkTD3(
+            ResidualActor(scale=c.residual_scale, **common),  # type: ignore[arg-type]
+            ResidualCritic(**common),  # type: ignore[arg-type]
+            c, device=self.device, inputs=_inputs,
+            bc_target=lambda batch: batch["obs", "reference"].float())
+        self.actor = self.learner.actor
+        self.distilled = action_head_of(wa_model, NAME)
         self.distilled.to(self.device)  # type: ignore[attr-defined]
         self.distill_optimizer = torch.optim.Adam(self.distilled.parameters(), lr=c.distill_lr)
         self.distill_episodes, self.distill_steps = c.distill_episodes, c.distill_steps
         self.distill_updates = 0
-        self._policy = ResidualPolicy(self.actor, c)  # type: ignore[assignment]
+        self._policy = ResidualPolicy(self.actor, c)
 
     @staticmethod
     def make_config(settings: Mapping[str, Any]) -> PLDConfig:
         return make_config(settings)
 
-    def networks(self, state_dim: int, latent_shape: tuple[int, int] | None,
-                 image_size: int | None) -> tuple[torch.nn.Module, torch.nn.Module]:
-        c = self.config
-        hidden = [c.hidden] * c.mlp_layers
-        common = dict(state_dim=state_dim, latent_dim=self._latent_dim,
-                      action_dim=self.action_dim, chunk=c.chunk, hidden=hidden)
-        return (ResidualActor(scale=c.residual_scale, **common),  # type: ignore[arg-type]
-                ResidualCritic(**common))  # type: ignore[arg-type]
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Every setting at its default (`warl info`)."""
+        return make_config({}).to_dict()
 
     # --- acting -----------------------------------------------------------------------------
-    def make_policy(self) -> ResidualPolicy:  # type: ignore[override]
+    def features(self, observation: Mapping[str, Any],
+                 wa_output: WAOutput | None) -> dict[str, np.ndarray]:
+        return self._policy.features(observation, wa_output)
+
+    def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
+            explore: bool = False) -> np.ndarray:
+        return self._policy.act(observation, wa_output, explore)
+
+    def make_policy(self) -> ResidualPolicy:
         return ResidualPolicy(copy.deepcopy(self.actor), self.config)
+
+    def policy_state(self) -> dict[str, torch.Tensor]:
+        return self.learner.policy_state()
 
     def variants(self) -> dict[str, Callable[..., np.ndarray]]:
         """The distilled policy, evaluated beside the residual one."""
-        policy = HeadPolicy(self.distilled, self.config.chunk, self.config.seed, self.name)
+        policy = HeadPolicy(self.distilled, self.config.chunk, self.config.seed, NAME)
         return {"distilled": policy.act}
 
     # --- learning ---------------------------------------------------------------------------
-    def inputs(self, fields: Mapping[str, Any]
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        return (fields["state"].float(), fields["reference"].float(),
-                fields["latents"].float())
+    def update(self, batch: Any) -> dict[str, float]:
+        """One `ChunkTD3` update of the residual actor-critic."""
+        return self.learner.update(batch)
 
-    def bc_targets(self, batch: Any) -> torch.Tensor:
-        """The base chunk: the actor loss's second term penalizes the residual itself."""
-        reference: torch.Tensor = batch["obs", "reference"].float()
-        return reference
+    def td_error(self, batch: Any) -> float:
+        return self.learner.td_error(batch)
 
     def distill_step(self, batch: Any) -> dict[str, float]:
         """One BC update of the distilled head on successful residual-policy chunks."""
         latents, state, target, mask = bc_batch(batch.to(self.device))
-        loss = self.distilled.bc_loss(latents, state, target, mask, self.generator)
+        loss = self.distilled.bc_loss(latents, state, target, mask, self.learner.generator)
         self.distill_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.distill_optimizer.step()
@@ -127,12 +152,14 @@ class PLD(HaloWA):
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "distilled": self.distilled.state_dict(),
+        return {"config": self.config.to_dict(), **self.learner.state_dict(),
+                "distilled": self.distilled.state_dict(),
                 "distill_optimizer": self.distill_optimizer.state_dict(),
                 "distill_updates": self.distill_updates}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
+        same_config(state.get("config", {}), self.config.to_dict(), NAME)
+        self.learner.load_state_dict(state)
         self.distilled.load_state_dict(state["distilled"])
         self.distill_optimizer.load_state_dict(state["distill_optimizer"])
         self.distill_updates = int(state["distill_updates"])

@@ -1,9 +1,9 @@
 """PLD's settings (Xiao et al. 2025: probe with a residual, learn off-policy, distill by BC).
 
-The residual is trained with HALO-WA's TD3 objective and loop settings (chunk, UTD, batch,
-demo mixing, gamma, TD3 noise, presets), so the baselines differ in method, not in budget;
-``bc_coef`` here weighs ||a - a_base||^2, which keeps the residual small where the critic is
-unsure (the actor starts exactly at the base policy, so there is no BC warm-up).
+The residual is trained with the chunk-level TD3 learner and loop settings HALO-WA uses (chunk,
+UTD, batch, demo mixing, gamma, TD3 noise, presets), so the baselines differ in method, not in
+budget; ``bc_coef`` here weighs ||a - a_base||^2, which keeps the residual small where the
+critic is unsure (the actor starts exactly at the base policy, so there is no BC warm-up).
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from warl.core.errors import ConfigError, check_at_least
-from warl.plugins.algorithms.halo_wa.config import HaloWAConfig, derived_config
+from warl.core.errors import check_at_least
+from warl.core.settings import check_range
+from warl.core.training.learners.chunk_td3_config import ChunkTD3Config, make_td3_config
 
-NOT_APPLICABLE = ("fusion", "heads", "actor_decoder", "q_head", "residual", "latent_source",
-                  "bc_warmup_steps")
-DEFAULTS = {"hidden": 256, "bc_coef": 1.0, "bc_warmup_steps": 0, "actor_lr": 3e-4,
-            "critic_lr": 3e-4}
+# PLD's own values of shared fields (they win over the preset).
+DEFAULTS = {"hidden": 256, "bc_coef": 1.0, "actor_lr": 3e-4, "critic_lr": 3e-4}
 
 
 @dataclass(frozen=True)
-class PLDConfig(HaloWAConfig):
-    """HALO-WA's attributes (see `HaloWAConfig`; ``hidden`` is the MLP width [256],
-    ``bc_coef`` the residual penalty [1.0], learning rates [3e-4]), plus:
+class PLDConfig(ChunkTD3Config):
+    """The shared TD3 + BC attributes (see `ChunkTD3Config`; ``hidden`` is the MLP width
+    [256], ``bc_coef`` the residual penalty [1.0], learning rates [3e-4]), plus:
 
     residual_scale: bound of the residual: a = clip(a_base + scale * tanh(.), -1, 1) [0.2].
     mlp_layers: hidden layers of the residual actor and of each Q head [2].
@@ -47,9 +46,8 @@ class PLDConfig(HaloWAConfig):
 
 
 def make_config(settings: Mapping[str, Any]) -> PLDConfig:
-    config: PLDConfig = derived_config(PLDConfig, settings, "pld", DEFAULTS, NOT_APPLICABLE)
+    config = make_td3_config(PLDConfig, settings, "pld", DEFAULTS)
     check_at_least(config, ("mlp_layers",), 1, "pld: ")
     check_at_least(config, ("max_base_chunks", "distill_episodes", "distill_steps"), 0, "pld: ")
-    if not 0.0 < config.residual_scale <= 2.0:
-        raise ConfigError(f"pld: residual_scale must be in (0, 2], got {config.residual_scale}")
+    check_range(config, "residual_scale", 0.0, 2.0, "pld: ", low_open=True)
     return config

@@ -1,6 +1,6 @@
-"""RL-token (a baseline; Xu et al. 2026, "RL Token"): HALO-WA's TD3 + BC-to-reference
-objective and loop on a lightweight MLP actor-critic that sees the WA latents only through
-one compact token.
+"""RL-token (a baseline; Xu et al. 2026, "RL Token"): HALO-WA's TD3 + BC-to-reference objective
+(the shared `ChunkTD3` learner) and loop on a lightweight MLP actor-critic that sees the WA
+latents only through one compact token.
 
 The token encoder is trained first with a reconstruction objective (a decoder rebuilds Z from
 z; the WA model stays frozen), on the demonstration buffer during the warm-up or on the first
@@ -9,14 +9,24 @@ online batches when there is none, and is frozen afterwards.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
-from warl.core.errors import ConfigError
-from warl.plugins.algorithms.halo_wa.algorithm import HaloWA
-from warl.plugins.algorithms.rl_token.config import NOT_APPLICABLE, RLTokenConfig, make_config
+from warl.core.envs.contract import STATE_KEY
+from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
+from warl.core.world_model import WAOutput, WorldActionModel
+from warl.plugins.algorithms.halo_wa.algorithm import (
+    check_chunk,
+    device,
+    executed_or_reference,
+    memory_layout,
+)
+from warl.plugins.algorithms.halo_wa.policy import ActorPolicy, network_inputs
+from warl.plugins.algorithms.rl_token.config import RLTokenConfig, make_config
 from warl.plugins.algorithms.rl_token.networks import (
     TokenActor,
     TokenCritic,
@@ -25,38 +35,70 @@ from warl.plugins.algorithms.rl_token.networks import (
     reconstruction_loss,
 )
 
+NAME = "rl-token"
 
-class RLToken(HaloWA):
+
+class RLToken:
     """The `rl-token` algorithm plugin; see `RLTokenConfig` for every setting."""
 
-    name = "rl-token"
-    not_applicable = NOT_APPLICABLE
-    config: RLTokenConfig
+    needs = frozenset({"wa_model", "demos"})
 
-    def __init__(self, env: Any, wa_model: Any, **settings: Any) -> None:
-        super().__init__(env, wa_model, **settings)
+    def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
+        self.config = c = make_config(settings)
+        check_chunk(c.chunk, wa_model, NAME)
+        self.chunk, self.action_dim = c.chunk, wa_model.action_dim
+        self.batch_size, self.utd, self.demo_fraction = c.batch_size, c.utd, c.demo_fraction
+        self.device = device()
+        latent_shape, _ = memory_layout(c.latent_source, wa_model, None)
+        assert latent_shape is not None
+        torch.manual_seed(c.seed)
+        # One encoder, shared by actor and critic: the same token for both, as in RL Token.
+        self.token = TokenEncoder(latent_shape, c.token_dim, c.token_heads)
+        self.decoder = TokenDecoder(latent_shape, c.token_dim, c.hidden)
+        common = dict(state_dim=int(wa_model.observation_shapes[STATE_KEY][0]),
+                      action_dim=self.action_dim, chunk=c.chunk, hidden=c.hidden,
+                      layers=c.mlp_layers)
+        self.learner = ChunkTD3(
+            TokenActor(self.token, residual=c.residual, **common),
+            TokenCritic(self.token, **common),
+            c, device=self.device,
+            inputs=lambda fields: network_inputs(fields, self.device),
+            bc_target=lambda batch: executed_or_reference(batch, c.chunk))
+        self.actor = self.learner.actor
         self.decoder.to(self.device)
         self.token_optimizer = torch.optim.Adam(
-            [*self.token.parameters(), *self.decoder.parameters()], lr=self.config.token_lr)
+            [*self.token.parameters(), *self.decoder.parameters()], lr=c.token_lr)
         self.token_updates = 0
+        self._policy = self._actor_policy(self.actor)
 
     @staticmethod
     def make_config(settings: Mapping[str, Any]) -> RLTokenConfig:
         return make_config(settings)
 
-    def networks(self, state_dim: int, latent_shape: tuple[int, int] | None,
-                 image_size: int | None) -> tuple[torch.nn.Module, torch.nn.Module]:
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Every setting at its default (`warl info`)."""
+        return make_config({}).to_dict()
+
+    def _actor_policy(self, actor: torch.nn.Module) -> ActorPolicy:
         c = self.config
-        if latent_shape is None:
-            raise ConfigError("rl-token compresses the WA latents; it needs latent_source "
-                              "latents or intermediate")
-        # One encoder, shared by actor and critic: the same token for both, as in RL Token.
-        self.token = TokenEncoder(latent_shape, c.token_dim, c.token_heads)
-        self.decoder = TokenDecoder(latent_shape, c.token_dim, c.hidden)
-        common = dict(state_dim=state_dim, action_dim=self.action_dim, chunk=c.chunk,
-                      hidden=c.hidden, layers=c.mlp_layers)
-        return (TokenActor(self.token, residual=c.residual, **common),
-                TokenCritic(self.token, **common))
+        return ActorPolicy(actor, c.chunk, c.latent_source, c.exploration_noise, c.seed, None,
+                           NAME)
+
+    # --- acting -----------------------------------------------------------------------------
+    def features(self, observation: Mapping[str, Any],
+                 wa_output: WAOutput | None) -> dict[str, np.ndarray]:
+        return self._policy.features(observation, wa_output)
+
+    def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
+            explore: bool = False) -> np.ndarray:
+        return self._policy.act(observation, wa_output, explore)
+
+    def make_policy(self) -> ActorPolicy:
+        return self._actor_policy(copy.deepcopy(self.actor))
+
+    def policy_state(self) -> dict[str, torch.Tensor]:
+        return self.learner.policy_state()
 
     # --- the token --------------------------------------------------------------------------
     @property
@@ -78,29 +120,34 @@ class RLToken(HaloWA):
         self.token_optimizer.step()
         self.token_updates += 1
         state = self.token.state_dict()
-        for target in (self.actor_target, self.critic_target):
-            token = target.get_submodule("token")
-            token.load_state_dict(state)
+        for target in (self.learner.actor_target, self.learner.critic_target):
+            target.get_submodule("token").load_state_dict(state)
         return {"reconstruction": float(loss.detach())}
 
+    # --- learning ---------------------------------------------------------------------------
     def warmup_step(self, batch: Any) -> dict[str, float]:
         if not self.token_trained:
             metrics = self.token_step(batch)
             return {"warmup_bc": metrics["reconstruction"], **metrics}
-        return super().warmup_step(batch)
+        return self.learner.warmup_step(batch)
 
     def update(self, batch: Any) -> dict[str, float]:
         metrics = {} if self.token_trained else self.token_step(batch)
-        return {**super().update(batch), **metrics}
+        return {**self.learner.update(batch), **metrics}
+
+    def td_error(self, batch: Any) -> float:
+        return self.learner.td_error(batch)
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "decoder": self.decoder.state_dict(),
+        return {"config": self.config.to_dict(), **self.learner.state_dict(),
+                "decoder": self.decoder.state_dict(),
                 "token_optimizer": self.token_optimizer.state_dict(),
                 "token_updates": self.token_updates}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
+        same_config(state.get("config", {}), self.config.to_dict(), NAME)
+        self.learner.load_state_dict(state)
         self.decoder.load_state_dict(state["decoder"])
         self.token_optimizer.load_state_dict(state["token_optimizer"])
         self.token_updates = int(state["token_updates"])

@@ -1,4 +1,4 @@
-"""RL-token's settings: HALO-WA's objective and loop settings, plus the token's.
+"""RL-token's settings: the chunk-level TD3 learner's (shared with HALO-WA), plus the token's.
 
 The comparison with HALO-WA must differ only in the interface to the latents (METHODS: one
 token vs attention over all tokens), so every shared setting (chunk, UTD, lambda_BC, batch,
@@ -12,17 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from warl.core.errors import ConfigError, check_at_least
-from warl.plugins.algorithms.halo_wa.config import HaloWAConfig, derived_config
+from warl.core.settings import check_choice, check_range
+from warl.core.training.learners.chunk_td3_config import ChunkTD3Config, make_td3_config
 
 LATENT_SOURCES = ("latents", "intermediate")
-# Attention fusion is what RL-token replaces; these HALO-WA settings do not apply.
-NOT_APPLICABLE = ("fusion", "heads", "actor_decoder", "q_head")
 
 
 @dataclass(frozen=True)
-class RLTokenConfig(HaloWAConfig):
-    """HALO-WA's attributes (see `HaloWAConfig`), where ``hidden`` is the MLP width, plus:
+class RLTokenConfig(ChunkTD3Config):
+    """The shared TD3 + BC attributes (see `ChunkTD3Config`; ``hidden`` is the MLP width),
+    plus:
 
+    residual: 0 decodes the chunk directly; > 0 outputs the WA reference plus a bounded
+        correction starting from zero (as HALO-WA's ``residual``) [0].
+    latent_source: ``latents`` or ``intermediate``: the WA features the token compresses.
+    bc_warmup_steps: offline BC updates of the actor on the demonstrations, after the token's
+        reconstruction updates [0].
     token_dim: size of the one RL token z [64].
     token_heads: attention heads of the pooling encoder [4].
     token_steps: reconstruction updates of the token encoder/decoder before it is frozen;
@@ -32,6 +37,9 @@ class RLTokenConfig(HaloWAConfig):
     mlp_layers: hidden layers of the actor and of each Q head [3].
     """
 
+    residual: float = 0.0
+    latent_source: str = "latents"
+    bc_warmup_steps: int = 0
     token_dim: int = 64
     token_heads: int = 4
     token_steps: int = 1000
@@ -40,14 +48,12 @@ class RLTokenConfig(HaloWAConfig):
 
 
 def make_config(settings: Mapping[str, Any]) -> RLTokenConfig:
-    config: RLTokenConfig = derived_config(RLTokenConfig, settings, "rl-token",
-                                           not_applicable=NOT_APPLICABLE)
-    if config.latent_source not in LATENT_SOURCES:
-        raise ConfigError(f"rl-token: latent_source must be one of {LATENT_SOURCES}, got "
-                          f"{config.latent_source!r}")
+    config = make_td3_config(RLTokenConfig, settings, "rl-token")
+    check_choice(config, "latent_source", LATENT_SOURCES, "rl-token: ")
+    check_at_least(config, ("token_dim", "token_heads", "mlp_layers"), 1, "rl-token: ")
+    check_at_least(config, ("token_steps", "bc_warmup_steps"), 0, "rl-token: ")
+    check_range(config, "residual", 0.0, 2.0, "rl-token: ")
     if config.token_dim % config.token_heads:
         raise ConfigError(f"rl-token: token_dim ({config.token_dim}) must be divisible by "
                           f"token_heads ({config.token_heads})")
-    check_at_least(config, ("token_dim", "token_heads", "mlp_layers"), 1, "rl-token: ")
-    check_at_least(config, ("token_steps",), 0, "rl-token: ")
     return config

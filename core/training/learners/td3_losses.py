@@ -1,4 +1,5 @@
-"""HALO-WA's objective (paper section 3.3, equations 4-7) as pure functions of tensors."""
+"""The chunk-level TD3 + BC objective (HALO-WA section 3.3, equations 4-7) as pure functions of
+tensors; `ChunkTD3` composes them into an update."""
 
 from __future__ import annotations
 

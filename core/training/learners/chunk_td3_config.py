@@ -1,0 +1,114 @@
+"""The settings every chunk-level TD3 + BC method shares (HALO-WA, RL-token, PLD), so that they
+differ in method and never in budget or objective.
+
+A method's config dataclass extends `ChunkTD3Config` with its own fields only. Presets fix
+network sizes and learning rates together: ``paper`` (the HALO-WA paper's values, for a GPU),
+``cpu`` (an eighth-width network, the TD3 learning rate 3e-4 and a 500-step BC warm-up, so an
+online run fits in minutes on a two-core laptop) and ``auto`` (``paper`` when a CUDA device is
+present, else ``cpu``). Precedence: field defaults <- preset <- the method's own defaults <-
+the user's settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
+
+from warl.core.errors import ConfigError, check_at_least
+from warl.core.settings import check_range, check_types, parse_settings
+
+PRESETS = ("auto", "paper", "cpu")
+# The cpu preset's values of fields a method may have; each applies where the field exists.
+CPU_PRESET: dict[str, Any] = {
+    "hidden": 64,
+    "heads": 4,
+    "actor_decoder": (128, 64),
+    "q_head": (256, 128, 64),
+    "actor_lr": 3e-4,
+    "critic_lr": 3e-4,
+    "bc_warmup_steps": 500,
+}
+
+T = TypeVar("T", bound="ChunkTD3Config")
+
+
+@dataclass(frozen=True)
+class ChunkTD3Config:
+    """Attributes (HALO-WA paper value in brackets):
+
+    preset: ``auto`` | ``paper`` | ``cpu`` (see the module docstring); fields given explicitly
+        win over the preset.
+    chunk: C, actions executed per decision [12].
+    hidden: width of the actor and critic [512].
+    gamma: discount per env step; the target uses gamma^C per chunk [0.82-0.98 per task;
+        0.98 for the 480-step Block Assembly, the closest horizon to MetaWorld's 500].
+    utd: gradient updates per collected chunk transition [5].
+    critic_actor_ratio: critic updates per actor (and target) update [2].
+    bc_coef: lambda_BC of equation (7) [50].
+    batch_size: transitions per update [64].
+    actor_lr: [2.5e-5]. critic_lr: [3.0e-5].
+    tau: Polyak rate of the target networks (TD3) [0.005].
+    exploration_noise: std of the Gaussian noise added to the actor's chunk while collecting
+        (TD3) [0.1].
+    target_noise / target_noise_clip: TD3 target policy smoothing [0.2 / 0.5].
+    clamp_target: clamp y to [0, max_return] for sparse success rewards (section 3.3) [on].
+    max_return: the largest attainable return (sparse reward: 1) [1.0].
+    demo_fraction: share of each batch drawn from the demonstration buffer [0.5].
+    learning_starts: transitions collected before the first update [one batch].
+    seed: seeds the networks and the exploration noise.
+    """
+
+    preset: str = "auto"
+    chunk: int = 12
+    hidden: int = 512
+    gamma: float = 0.98
+    utd: int = 5
+    critic_actor_ratio: int = 2
+    bc_coef: float = 50.0
+    batch_size: int = 64
+    actor_lr: float = 2.5e-5
+    critic_lr: float = 3.0e-5
+    tau: float = 0.005
+    exploration_noise: float = 0.1
+    target_noise: float = 0.2
+    target_noise_clip: float = 0.5
+    clamp_target: bool = True
+    max_return: float = 1.0
+    demo_fraction: float = 0.5
+    learning_starts: int = 64
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_preset(preset: str, what: str) -> str:
+    if preset not in PRESETS:
+        raise ConfigError(f"{what}: preset={preset!r} is not one of {', '.join(PRESETS)}")
+    if preset != "auto":
+        return preset
+    import torch
+
+    return "paper" if torch.cuda.is_available() else "cpu"
+
+
+def make_td3_config(cls: type[T], settings: Mapping[str, Any], what: str,
+                    method_defaults: Mapping[str, Any] | None = None) -> T:
+    """``cls`` from defaults <- preset <- ``method_defaults`` <- ``settings`` (checked), then
+    the shared range checks."""
+    check_types(cls, settings, what)
+    preset = resolve_preset(str(settings.get("preset", "auto")), what)
+    names = {f.name for f in fields(cls)}
+    base = {k: v for k, v in CPU_PRESET.items() if k in names} if preset == "cpu" else {}
+    base.update(method_defaults or {})
+    config = parse_settings(cls, {**settings, "preset": preset}, what, base)
+    check_at_least(config, ("chunk", "utd", "critic_actor_ratio", "batch_size", "hidden"), 1,
+                   f"{what}: ")
+    check_at_least(config, ("learning_starts",), 0, f"{what}: ")
+    check_range(config, "gamma", 0.0, 1.0, f"{what}: ", low_open=True)
+    check_range(config, "demo_fraction", 0.0, 1.0, f"{what}: ")
+    check_range(config, "tau", 0.0, 1.0, f"{what}: ", low_open=True)
+    for name in ("actor_lr", "critic_lr"):
+        check_range(config, name, 0.0, None, f"{what}: ", low_open=True)
+    return config
