@@ -82,6 +82,15 @@ class EvalResult:
 ActFn = Callable[[Any, Any, bool], np.ndarray]
 
 
+def split_extras(out: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A policy's ``act`` result as (chunk, extras): it returns a chunk, or ``(chunk,
+    extras)`` with arrays to store beside the transition."""
+    if isinstance(out, tuple):
+        chunk, extras = out
+        return np.asarray(chunk), {k: np.asarray(v) for k, v in dict(extras).items()}
+    return np.asarray(out), {}
+
+
 def run_trial(env: ChunkedEnv, act: ActFn, wa_model: WorldActionModel | None, seed: int,
               frames: list[np.ndarray] | None = None) -> Trial:
     """One episode: infer (if a WA model is used), act, execute the chunk, until it ends."""
@@ -100,7 +109,7 @@ def run_trial(env: ChunkedEnv, act: ActFn, wa_model: WorldActionModel | None, se
     length, intervened, success = 0, 0, False
     while True:
         wa_output = None if wa_model is None else wa_model.infer(batch_of(obs), instruction)
-        chunk = act(obs, wa_output, False)
+        chunk, _ = split_extras(act(obs, wa_output, False))
         obs, _, terminated, truncated, info = env.step(chunk)
         length += int(info["steps_executed"])
         intervened += int(np.sum(info["intervened"]))

@@ -19,7 +19,8 @@ from warl.core.errors import ConfigError
 from warl.core.registry import default_registry
 from warl.core.training.config import make_train_config
 from warl.core.training.log import column, read_csv
-from warl.core.training.loop import Trainer, train
+from warl.core.training.runner import fill_demos, train
+from warl.core.training.session import Session
 
 QUICK = {"minutes": 0, "demos": 4, "baseline": False, "eval_trials": 0, "final_trials": 2,
          "videos": 0, "asynchronous": False}
@@ -43,12 +44,12 @@ def _run(algo: str, settings: dict, tmp_path, **train_settings):
                  show_progress=False)
 
 
-def _trainer(algo: str, settings: dict, run, **train_settings) -> Trainer:
+def _trainer(algo: str, settings: dict, run, **train_settings) -> Session:
     from warl.core.training.log import RunLog
 
     run.mkdir(parents=True, exist_ok=True)
     config = make_train_config({**QUICK, **train_settings})
-    trainer = Trainer(_setup(algo, **settings), config, run, default_registry(),
+    trainer = Session(_setup(algo, **settings), config, run, default_registry(),
                       show_progress=False)
     trainer.log = RunLog(run)
     return trainer
@@ -150,9 +151,8 @@ def test_configs_name_bad_keys():
 def test_state_dict_round_trip_gives_the_identical_next_update(small_wa, tmp_path, algo,
                                                                 settings):
     trainer = _trainer(algo, settings, tmp_path, env_steps=200)
-    trainer.fill_demos()
-    trainer.warmup()
-    trainer.online()
+    fill_demos(trainer)
+    trainer.algorithm.train(trainer)
     first = trainer.algorithm
     state = {k: v for k, v in first.state_dict().items()}
     torch.save(state, tmp_path / "algo.pt")
@@ -169,9 +169,8 @@ def _td_error_falls(algo: str, settings: dict, run) -> tuple[float, float]:
     """The critic loss on a fixed batch (demonstrations and online data) before and after
     300 updates."""
     trainer = _trainer(algo, settings, run, env_steps=300)
-    trainer.fill_demos()
-    trainer.warmup()
-    trainer.online()
+    fill_demos(trainer)
+    trainer.algorithm.train(trainer)
     fixed = trainer.replay.sample(256)
     torch.manual_seed(0)
     before = np.mean([trainer.algorithm.td_error(fixed) for _ in range(3)])
@@ -183,7 +182,7 @@ def _td_error_falls(algo: str, settings: dict, run) -> tuple[float, float]:
 
 def test_rl_token_learns_its_token_then_its_critic(small_wa, tmp_path):
     trainer = _trainer("rl-token", RL_TOKEN, tmp_path / "token", env_steps=100)
-    trainer.fill_demos()
+    fill_demos(trainer)
     losses = []
     while not trainer.algorithm.token_trained:
         losses.append(trainer.algorithm.warmup_step(trainer.replay.demos.sample(32))[

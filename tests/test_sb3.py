@@ -23,7 +23,9 @@ from warl.core.errors import BadKwargsError, ConfigError
 from warl.core.registry import default_registry
 from warl.core.training.config import make_train_config
 from warl.core.training.log import RunLog, read_csv
-from warl.core.training.loop import Counters, LearnSession, Trainer, train
+from warl.core.training.loops.external import EpisodeReporter
+from warl.core.training.runner import train
+from warl.core.training.session import Counters, Session
 
 # The plugin imports SB3 when built; nothing above does.
 pytest.importorskip("stable_baselines3")
@@ -128,19 +130,19 @@ def test_resume_after_a_kill_restores_model_replay_and_counters(tmp_path, monkey
         return assemble(default_registry(), "sb3/sac", SMALL_TASK, algo_settings=settings,
                         show_progress=False)
 
-    checkpoint = Trainer.checkpoint
+    checkpoint = Session.checkpoint
 
-    def killed_after_first_checkpoint(self: Trainer) -> None:
+    def killed_after_first_checkpoint(self: Session) -> None:
         checkpoint(self)
-        if self.counters.stage == "online" and self.counters.env_steps > 0:
+        if self.counters.stage == "train" and self.counters.env_steps > 0:
             raise _Killed
 
-    monkeypatch.setattr(Trainer, "checkpoint", killed_after_first_checkpoint)
+    monkeypatch.setattr(Session, "checkpoint", killed_after_first_checkpoint)
     with pytest.raises(_Killed):
         train(setup(), config, tmp_path, default_registry(), show_progress=False)
     monkeypatch.undo()
     saved = json.loads((tmp_path / "checkpoint" / "state.json").read_text())
-    assert (saved["stage"], saved["env_steps"], saved["episodes"]) == ("online", 500, 1)
+    assert (saved["stage"], saved["env_steps"], saved["episodes"]) == ("train", 500, 1)
 
     resumed = setup()
     result = train(resumed, config, tmp_path, default_registry(), resume=True,
@@ -173,11 +175,11 @@ def test_sac_critic_loss_falls_on_a_dense_task(tmp_path):
     setup = assemble(default_registry(), "sb3/sac", SMALL_TASK, show_progress=False,
                      algo_settings={**SMALL["sb3/sac"], "reward": "dense", "ent_coef": 0.05,
                                     "learning_starts": 1000, "net_arch": [64, 64]})
-    trainer = Trainer(setup, make_train_config({**QUICK, "env_steps": 1000}), tmp_path,
+    trainer = Session(setup, make_train_config({**QUICK, "env_steps": 1000}), tmp_path,
                       default_registry(), show_progress=False)
     trainer.log = RunLog(tmp_path)
     model = setup.algorithm.model
-    setup.algorithm.learn(LearnSession(trainer))
+    setup.algorithm.learn(EpisodeReporter(trainer))
     assert model.num_timesteps == 1000 and model._n_updates == 0
     np.random.seed(0)  # SB3 samples with numpy's global generator
     batch = model.replay_buffer.sample(512)
@@ -185,7 +187,7 @@ def test_sac_critic_loss_falls_on_a_dense_task(tmp_path):
     before = _critic_loss(model, batch)
 
     trainer.config = dataclasses.replace(trainer.config, env_steps=1500)
-    setup.algorithm.learn(LearnSession(trainer))
+    setup.algorithm.learn(EpisodeReporter(trainer))
     trainer.log.close()
     assert model._n_updates == 500
     after = _critic_loss(model, batch)
@@ -194,7 +196,7 @@ def test_sac_critic_loss_falls_on_a_dense_task(tmp_path):
 
 
 class _Session:
-    """A stand-in for `LearnSession` with a custom training env and a step budget."""
+    """A stand-in for `EpisodeReporter` with a custom training env and a step budget."""
 
     def __init__(self, make_env: Any, env_steps: int, intervention: str = "none") -> None:
         self._make_env = make_env

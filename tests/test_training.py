@@ -21,7 +21,8 @@ from warl.core.errors import ConfigError
 from warl.core.registry import default_registry
 from warl.core.training.config import make_train_config
 from warl.core.training.log import RunLog, read_csv
-from warl.core.training.loop import Trainer, train
+from warl.core.training.runner import fill_demos, train
+from warl.core.training.session import Session
 
 # A CI-sized HALO-WA: the paper's structure and objective at toy width.
 TINY = {"preset": "cpu", "hidden": 32, "heads": 2, "actor_decoder": [64, 32],
@@ -36,18 +37,17 @@ def _setup(**algo):
                     wa_settings=SMALL_WA, show_progress=False)
 
 
-def _trainer(run: Path, **train_settings) -> Trainer:
+def _trainer(run: Path, **train_settings) -> Session:
     config = make_train_config({**QUICK, **train_settings})
-    trainer = Trainer(_setup(), config, run, default_registry(), show_progress=False)
+    trainer = Session(_setup(), config, run, default_registry(), show_progress=False)
     trainer.log = RunLog(run)
     return trainer
 
 
 def test_resume_gives_the_identical_next_update(small_wa, tmp_path):
     first = _trainer(tmp_path, env_steps=400)
-    first.fill_demos()
-    first.warmup()
-    first.online()
+    fill_demos(first)
+    first.algorithm.train(first)
     first.checkpoint()
     assert first.counters.updates > 0 and len(first.replay.online) > 0
     expected = first.algorithm.update(first.replay.sample(32))
@@ -150,7 +150,7 @@ def test_resume_after_kill_9_continues_without_losing_or_repeating(small_wa, tmp
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     checkpointed = json.loads((run / "checkpoint" / "state.json").read_text())
-    assert checkpointed["stage"] == "online" and checkpointed["env_steps"] < 1500
+    assert checkpointed["stage"] == "train" and checkpointed["env_steps"] < 1500
     result = subprocess.run([sys.executable, "-m", "warl.core.cli", "train", "--resume",
                              str(run), "--quiet", "--json"], env=env, capture_output=True,
                             text=True, timeout=600)
@@ -189,7 +189,7 @@ def test_expert_interventions_are_stored_as_executed_and_plotted(small_wa, tmp_p
                                 "intervention_threshold": 0.3, "demos": 0,
                                 "final_trials": 2})
     setup = _setup(bc_warmup_steps=0)
-    trainer = Trainer(setup, config, tmp_path, default_registry(), show_progress=False)
+    trainer = Session(setup, config, tmp_path, default_registry(), show_progress=False)
     assert trainer.collector.env is not setup.env and trainer.collector.env.refill is not None
     result = train(setup, config, tmp_path, default_registry(), show_progress=False)
     rates = [float(r["intervention_rate"]) for r in read_csv(tmp_path / "train.csv")]

@@ -1,2 +1,3 @@
-"""The training loop shared by every algorithm: collect chunk transitions, store, update,
-evaluate, checkpoint, log (see `warl.core.training.loop.train`)."""
+"""Training: the `Session` an algorithm's ``train(session)`` gets (`session`), the stock loops
+it calls (`loops`), the learners it composes (`learners`), the contract (`contract`) and the
+run around it (`runner.train`: baseline -> ``algorithm.train(session)`` -> final)."""

@@ -41,15 +41,63 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate((python[0], tuple(python[1]), python[2]))
 
 
-def save_run_state(run_dir: Path, algorithm: Any, replay: Any, counters: Mapping[str, Any]
-                   ) -> Path:
+# What an algorithm's ``state_dict`` may hold (docs/plugins.md): numpy arrays are stored as
+# tensors under this marker and come back as arrays, so the safe loader reads every file.
+NDARRAY = "__warl_ndarray__"
+PLAIN = (str, int, float, bool, type(None), bytes)
+
+
+def to_saveable(value: Any, path: str, who: str) -> Any:
+    """``value`` with numpy arrays and scalars made safe for ``torch.load(weights_only=True)``;
+    anything else that is not a tensor, a plain value or a container of them is refused,
+    naming where it is."""
+    import torch
+
+    if isinstance(value, (torch.Tensor, *PLAIN)):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise ConfigError(f"{who}: state_dict(){path} is a numpy array of Python objects; "
+                              f"store numbers, strings or tensors instead")
+        return {NDARRAY: torch.from_numpy(np.ascontiguousarray(value).copy())}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {k: to_saveable(v, f"{path}[{k!r}]", who) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [to_saveable(v, f"{path}[{i}]", who) for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, torch.Generator):
+        raise ConfigError(f"{who}: state_dict(){path} is a torch.Generator; store "
+                          f"generator.get_state() (a tensor) instead")
+    raise ConfigError(f"{who}: state_dict(){path} is a {type(value).__name__}, which a "
+                      f"checkpoint cannot hold; a state_dict holds tensors, numbers, strings, "
+                      f"bools, None, numpy arrays and lists / tuples / dicts of them "
+                      f"(docs/plugins.md)")
+
+
+def from_saved(value: Any) -> Any:
+    """The inverse of `to_saveable`: marked tensors back to numpy arrays."""
+    if isinstance(value, Mapping):
+        if set(value) == {NDARRAY}:
+            return value[NDARRAY].numpy()
+        return {k: from_saved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_saved(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(from_saved(v) for v in value)
+    return value
+
+
+def save_run_state(run_dir: Path, algorithm: Any, replay: Any, counters: Mapping[str, Any],
+                   who: str = "the algorithm") -> Path:
     import torch
 
     final, tmp, old = (run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.tmp",
                        run_dir / f"{CHECKPOINT}.old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    torch.save(algorithm.state_dict(), tmp / "algorithm.pt")
+    torch.save(to_saveable(algorithm.state_dict(), "", who), tmp / "algorithm.pt")
     torch.save(rng_state(), tmp / "rng.pt")
     replay.save(tmp / "replay")
     (tmp / "state.json").write_text(json.dumps(dict(counters), indent=2))
@@ -69,15 +117,21 @@ def checkpoint_dir(run_dir: Path) -> Path | None:
     return None
 
 
-def load_run_state(run_dir: Path, algorithm: Any, replay: Any) -> dict[str, Any]:
+def load_run_state(run_dir: Path, algorithm: Any, replay: Any, who: str = "the algorithm"
+                   ) -> dict[str, Any]:
     import torch
 
     directory = checkpoint_dir(run_dir)
     if directory is None:
         raise ConfigError(f"{run_dir} has no checkpoint to resume from")
     # Our own files: tensors, numbers and strings; the safe loader suffices.
-    algorithm.load_state_dict(torch.load(directory / "algorithm.pt", map_location="cpu",
-                                         weights_only=True))
+    try:
+        state = torch.load(directory / "algorithm.pt", map_location="cpu", weights_only=True)
+    except Exception as exc:  # a damaged file, or one written by another program
+        raise ConfigError(f"{directory / 'algorithm.pt'}: cannot read {who}'s checkpoint "
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0]}); start a new "
+                          f"run, or resume from a copy of the run folder") from None
+    algorithm.load_state_dict(from_saved(state))
     replay.load(directory / "replay")
     set_rng_state(torch.load(directory / "rng.pt", weights_only=True))
     counters: dict[str, Any] = json.loads((directory / "state.json").read_text())

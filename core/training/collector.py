@@ -19,7 +19,7 @@ import numpy as np
 
 from warl.core.envs.chunked import ChunkedEnv
 from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
-from warl.core.evaluate import EvalResult, evaluate
+from warl.core.evaluate import EvalResult, evaluate, split_extras
 from warl.core.training.transitions import EpisodeRecord, Step
 from warl.core.world_model import WAOutput, WorldActionModel, batch_of
 
@@ -71,28 +71,33 @@ class Collector:
         return None if self.wa_model is None else self.wa_model.infer(batch_of(obs), instruction)
 
     def episode(self, policy_state: Mapping[str, Any] | None, seed: int,
-                explore: bool = True) -> Rollout:
-        """One episode from ``reset(seed=seed)``, exploring unless ``explore`` is off."""
+                explore: bool = True, noise_seed: int | None = None) -> Rollout:
+        """One episode from ``reset(seed=seed)``, exploring unless ``explore`` is off; the
+        policy's and the WA model's sampling are seeded with ``noise_seed`` (default ``seed``:
+        a group of episodes from one initial state gives each its own)."""
         start = time.perf_counter()
         if policy_state is not None:
             self.policy.load_policy_state(policy_state)
-        self.policy.reseed(seed)
+        noise = seed if noise_seed is None else noise_seed
+        self.policy.reseed(noise)
         if self.wa_model is not None:
-            self.wa_model.seed(seed)
+            self.wa_model.seed(noise)
         obs, info = self.env.reset(seed=seed)
         instruction = self._instruction = str(info.get(INSTRUCTION_KEY, ""))
         record = EpisodeRecord()
         while True:
             wa_output = self._infer(obs, instruction)
-            chunk = self.policy.act(obs, wa_output, explore)
+            chunk, extras = split_extras(self.policy.act(obs, wa_output, explore))
             features = self.policy.features(obs, wa_output)
             obs, reward, terminated, truncated, info = self.env.step(chunk)
+            succeeded = bool(info.get(SUCCESS_KEY, False))
             record.steps.append(Step(
                 features=features, action=np.asarray(info["executed_actions"], np.float32),
                 reward=float(reward), terminated=bool(terminated),
                 steps=int(info["steps_executed"]), intervened=np.asarray(info["intervened"]),
+                succeeded=succeeded, extras=extras,
             ))
-            record.success = record.success or bool(info.get(SUCCESS_KEY, False))
+            record.success = record.success or succeeded
             if terminated or truncated:
                 record.final_features = self.policy.features(obs, self._infer(obs, instruction))
                 return Rollout(record, seed, time.perf_counter() - start)

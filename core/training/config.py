@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from warl.core.errors import ConfigError, check_at_least, check_known_settings
+from warl.core.errors import check_at_least
+from warl.core.settings import check_choice, check_range, parse_settings
 
 BACKENDS = ("thread", "inline")
 DEMO_SOURCES = ("lab", "deployment", "none")
@@ -18,6 +19,9 @@ class TrainConfig:
     """Attributes:
 
     env_steps: online env-step budget (executed actions, not chunks).
+    episodes: real training-episode budget (0: none).
+    imagined_steps: budget of steps in a world-model env (imagination; 0: none).
+    updates: learner-update budget (0: none).
     minutes: wall-clock budget of the online stage in minutes (0: none); training stops at
         whichever budget is reached first.
     asynchronous: collect in a worker while the learner updates (HALO-WA 7.9); off runs
@@ -54,6 +58,9 @@ class TrainConfig:
     """
 
     env_steps: int = 200_000
+    episodes: int = 0
+    imagined_steps: int = 0
+    updates: int = 0
     minutes: float = 10.0
     asynchronous: bool = True
     backend: str = "thread"
@@ -77,18 +84,15 @@ class TrainConfig:
 
 
 def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
-    check_known_settings(TrainConfig, settings, "training (train.KEY)")
-    config = replace(TrainConfig(), **dict(settings))
-    if config.backend not in BACKENDS:
-        raise ConfigError(f"train.backend must be one of {BACKENDS}, got {config.backend!r}")
-    if config.intervention not in INTERVENTIONS:
-        raise ConfigError(
-            f"train.intervention must be one of {INTERVENTIONS}, got {config.intervention!r}")
-    if config.demo_source not in DEMO_SOURCES:
-        raise ConfigError(
-            f"train.demo_source must be one of {DEMO_SOURCES}, got {config.demo_source!r}")
+    """The loop settings from ``settings`` (``train.KEY`` values), checked: known keys (with
+    "did you mean"), types, choices and ranges; each failure is one `ConfigError`."""
+    config = parse_settings(TrainConfig, settings, "train.")
+    check_choice(config, "backend", BACKENDS, "train.")
+    check_choice(config, "intervention", INTERVENTIONS, "train.")
+    check_choice(config, "demo_source", DEMO_SOURCES, "train.")
     check_at_least(config, ("env_steps", "eval_every", "checkpoint_every", "final_trials",
                             "replay_capacity"), 1, "train.")
-    check_at_least(config, ("demos", "eval_trials", "videos", "torch_threads", "minutes"), 0,
-                   "train.")
+    check_at_least(config, ("demos", "eval_trials", "videos", "torch_threads", "minutes",
+                            "episodes", "imagined_steps", "updates"), 0, "train.")
+    check_range(config, "intervention_threshold", 0.0, None, "train.")
     return config

@@ -1,48 +1,59 @@
 """A run's metrics: CSV files (the record) mirrored to TensorBoard.
 
-``train.csv`` has one row per collected episode, ``eval.csv`` one row per evaluation. On
-resume, rows logged after the checkpoint are dropped (they will be produced again), and
-TensorBoard is opened with ``purge_step`` so its curves do not double back either.
+``train.csv`` has one row per collected episode (or group), ``eval.csv`` one row per
+evaluation; an algorithm may add tables of its own (``rounds.csv``, ``distill.csv``, ...) with
+`RunLog.table`. Columns grow with whatever metrics an algorithm returns: the loop's own columns
+come first, and a metric seen for the first time adds a column (the file is rewritten with the
+wider header; earlier rows leave it empty). On resume, rows logged after the checkpoint are
+dropped (they will be produced again), and TensorBoard is opened with ``purge_step`` so its
+curves do not double back either.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 TRAIN_COLUMNS = ("env_steps", "wall_s", "episode", "success", "return", "length",
-                 "intervention_rate", "transitions", "updates", "achieved_utd", "updates_per_s",
-                 "critic_loss", "actor_loss", "bc", "q")
-ROUND_COLUMNS = ("round", "env_steps", "wall_s", "episodes", "intervention_rate", "success_rate",
-                 "dataset", "updates", "bc")
-DISTILL_COLUMNS = ("step", "kept_episodes", "transitions", "bc")
+                 "intervention_rate", "transitions", "updates", "achieved_utd", "updates_per_s")
 EVAL_COLUMNS = ("env_steps", "wall_s", "updates", "success_rate", "ci_low", "ci_high",
                 "mean_episode_length", "trials")
 
 
 class CsvLog:
-    """Append-only CSV with fixed columns; ``keep_until`` drops rows past a checkpoint."""
+    """Append-only CSV whose columns grow; ``keep_until`` drops rows past a checkpoint (by
+    ``env_steps``) and ``None`` keeps every row."""
 
-    def __init__(self, path: Path, columns: tuple[str, ...], keep_until: int | None) -> None:
-        self.path, self.columns = path, columns
-        if keep_until is not None and path.is_file():
-            rows = [r for r in read_csv(path) if float(r["env_steps"]) <= keep_until]
+    def __init__(self, path: Path, columns: Sequence[str], keep_until: int | None) -> None:
+        self.path, self.columns = path, list(columns)
+        if path.is_file():
+            rows = read_csv(path)
+            with path.open(newline="") as f:
+                header = next(csv.reader(f), [])
+            self.columns += [c for c in header if c not in self.columns]
+            if keep_until is not None:
+                rows = [r for r in rows if "env_steps" not in r or r["env_steps"] in ("", None)
+                        or float(r["env_steps"]) <= keep_until]
             self._rewrite(rows)
-        elif not path.is_file():
+        else:
             self._rewrite([])
 
     def _rewrite(self, rows: list[dict[str, Any]]) -> None:
         with self.path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, self.columns)
+            writer = csv.DictWriter(f, self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 
     def append(self, row: Mapping[str, Any]) -> None:
+        new = [k for k in row if k not in self.columns]
+        if new:  # a metric seen for the first time: widen the header, keep the rows
+            self.columns += new
+            self._rewrite(read_csv(self.path))
         with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, self.columns, extrasaction="ignore").writerow(
+            csv.DictWriter(f, self.columns).writerow(
                 {k: _fmt(row.get(k)) for k in self.columns})
 
 
@@ -64,13 +75,13 @@ def column(rows: list[dict[str, Any]], name: str) -> list[float]:
 
 
 class RunLog:
+    """``train.csv``, ``eval.csv`` and named tables of a run folder, plus TensorBoard."""
+
     def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
         self.run_dir = run_dir
         self.train = CsvLog(run_dir / "train.csv", TRAIN_COLUMNS, resume_step)
         self.eval = CsvLog(run_dir / "eval.csv", EVAL_COLUMNS, resume_step)
-        # Created on first use: only round-based and distilling algorithms have them.
-        self._rounds: CsvLog | None = None
-        self._distill: CsvLog | None = None
+        self._tables: dict[str, CsvLog] = {}
         self._resume_step = resume_step
         self.tensorboard: Any = None
         try:
@@ -80,12 +91,12 @@ class RunLog:
         except ImportError:  # tensorboard is optional; the CSVs are the record
             self.tensorboard = None
 
-    def _scalars(self, prefix: str, row: Mapping[str, Any]) -> None:
-        if self.tensorboard is None:
+    def _scalars(self, prefix: str, row: Mapping[str, Any], step_key: str = "env_steps") -> None:
+        if self.tensorboard is None or step_key not in row:
             return
-        step = int(row["env_steps"])
+        step = int(row[step_key])
         for key, value in row.items():
-            if key != "env_steps" and isinstance(value, (int, float)) and not isinstance(
+            if key != step_key and isinstance(value, (int, float)) and not isinstance(
                     value, bool) and math.isfinite(value):
                 self.tensorboard.add_scalar(f"{prefix}/{key}", value, step)
 
@@ -99,19 +110,19 @@ class RunLog:
         if self.tensorboard is not None:
             self.tensorboard.flush()
 
-    def round(self, row: Mapping[str, Any]) -> None:
-        """One row per round (HG-DAgger): the round's intervention rate is its headline."""
-        if self._rounds is None:
-            self._rounds = CsvLog(self.run_dir / "rounds.csv", ROUND_COLUMNS, self._resume_step)
-        self._rounds.append(row)
-        self._scalars("round", row)
-
-    def distill(self, row: Mapping[str, Any]) -> None:
-        """The distillation stage's BC loss (PLD); the stage reruns whole on resume."""
-        if self._distill is None:
-            self._distill = CsvLog(self.run_dir / "distill.csv", DISTILL_COLUMNS, None)
-            self._distill._rewrite([])
-        self._distill.append(row)
+    def table(self, name: str, row: Mapping[str, Any], *, step_key: str = "env_steps",
+              restart: bool = False) -> None:
+        """A row of ``<name>.csv`` (and TensorBoard ``<name>/...`` against ``step_key``).
+        Rows past the checkpoint are dropped on resume when the table has ``env_steps``;
+        ``restart`` empties the table first (a stage that reruns whole)."""
+        log = self._tables.get(name)
+        if log is None:
+            keep = self._resume_step if "env_steps" in row else None
+            log = self._tables[name] = CsvLog(self.run_dir / f"{name}.csv", list(row), keep)
+            if restart:
+                log._rewrite([])
+        log.append(row)
+        self._scalars(name, row, step_key)
 
     def close(self) -> None:
         if self.tensorboard is not None:

@@ -71,8 +71,8 @@ def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
     from warl.core.runs import write_json
     from warl.core.training.card import comparison_rows, results_card
     from warl.core.training.config import make_train_config
-    from warl.core.training.loop import BASELINE, train
     from warl.core.training.plots import plot_run
+    from warl.core.training.runner import BASELINE, train
 
     settings = request["settings"]
     train_config = make_train_config(settings["train"])

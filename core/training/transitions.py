@@ -26,6 +26,10 @@ class Step:
     terminated: bool
     steps: int
     intervened: np.ndarray  # (C,) bool
+    succeeded: bool = False  # the env reported success at the chunk's last step
+    # What the policy returned beside the chunk (log-probabilities, raw samples): `act` may
+    # return ``(chunk, extras)``.
+    extras: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,17 +72,19 @@ def to_tensordict(episodes: Sequence[EpisodeRecord], demo: bool = False) -> Any:
         return torch.as_tensor(np.stack([np.asarray(v, dtype=dtype) for v in values]))
 
     keys = list(rows[0][0].features)
-    return TensorDict(
-        {
-            "obs": {k: stack([r[0].features[k] for r in rows]) for k in keys},
-            "next": {k: stack([r[1][k] for r in rows]) for k in keys},
-            "action": stack([r[0].action for r in rows], np.float32),
-            "reward": stack([r[0].reward for r in rows], np.float32),
-            "done": stack([r[0].terminated for r in rows], np.bool_),
-            "steps": stack([r[0].steps for r in rows], np.int64),
-            "intervened": stack([r[0].intervened for r in rows], np.bool_),
-            "success": stack([r[2] for r in rows], np.bool_),
-            "demo": torch.full((len(rows),), demo, dtype=torch.bool),
-        },
-        batch_size=[len(rows)],
-    )
+    extras = list(rows[0][0].extras)
+    data: dict[str, Any] = {
+        "obs": {k: stack([r[0].features[k] for r in rows]) for k in keys},
+        "next": {k: stack([r[1][k] for r in rows]) for k in keys},
+        "action": stack([r[0].action for r in rows], np.float32),
+        "reward": stack([r[0].reward for r in rows], np.float32),
+        "done": stack([r[0].terminated for r in rows], np.bool_),
+        "steps": stack([r[0].steps for r in rows], np.int64),
+        "intervened": stack([r[0].intervened for r in rows], np.bool_),
+        "success": stack([r[2] for r in rows], np.bool_),
+        "demo": torch.full((len(rows),), demo, dtype=torch.bool),
+        "chunk_success": stack([r[0].succeeded for r in rows], np.bool_),
+    }
+    if extras:
+        data["extras"] = {k: stack([r[0].extras[k] for r in rows]) for k in extras}
+    return TensorDict(data, batch_size=[len(rows)])

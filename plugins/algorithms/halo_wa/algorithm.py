@@ -19,6 +19,8 @@ import torch
 from warl.core.envs.contract import STATE_KEY
 from warl.core.errors import ConfigError
 from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
+from warl.core.training.loops import bc_warmup, off_policy
+from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, batch_of, synthetic_observations
 from warl.plugins.algorithms.halo_wa.config import HaloWAConfig, make_config
 from warl.plugins.algorithms.halo_wa.latents import image_key, memory_of
@@ -138,6 +140,12 @@ class HaloWA:
 
     def td_error(self, batch: Any) -> float:
         return self.learner.td_error(batch)
+
+    def train(self, session: Session) -> None:
+        """The optional BC warm-up on the demonstrations, then off-policy training at the
+        UTD ratio (the rollout worker beside the learner unless train.asynchronous=false)."""
+        bc_warmup(session, self.warmup_step, self.warmup_steps, self.batch_size)
+        off_policy(session, self)
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -4,8 +4,8 @@ a person through the intervention wrapper) takes over when it judges the novice 
 hands back once it has recovered. Only expert-controlled segments join the aggregate dataset,
 which starts as the demonstrations; after each round the novice is retrained on it by BC.
 
-In the loop this is the ``rounds`` cadence with ``aggregate = "interventions"``; the
-intervention rate of each round is written to ``rounds.csv``.
+``train`` is the stock ``rounds`` loop, keeping only the expert's segments of each episode;
+the intervention rate of each round is written to ``rounds.csv``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,18 @@ import torch
 
 from warl.core.envs.intervention import DeviationGate
 from warl.core.errors import ConfigError
+from warl.core.training.loops import bc_warmup, rounds
+from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
 from warl.plugins.algorithms.hg_dagger.config import make_config
 from warl.plugins.algorithms.wa_head.policy import HeadPolicy, bc_batch
 
 NAME = "hg-dagger"
+
+
+def expert_segments(data: Any) -> Any:
+    """The transitions of a novice episode in which the expert took over at least once."""
+    return data[data["intervened"].any(-1)]
 
 
 def expert_labels(batch: Any) -> torch.Tensor:
@@ -35,8 +42,6 @@ class HGDAgger:
     """The `hg-dagger` algorithm plugin; see `HGDAggerConfig` for every setting."""
 
     needs = frozenset({"wa_model", "demos", "intervention"})
-    cadence = "rounds"
-    aggregate = "interventions"
     demo_fraction = None  # one aggregate dataset, sampled uniformly
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
@@ -98,6 +103,12 @@ class HGDAgger:
     def warmup_step(self, batch: Any) -> dict[str, float]:
         """BC on the demonstrations before the first round."""
         return {"warmup_bc": self.update(batch)["bc"]}
+
+    def train(self, session: Session) -> None:
+        """BC on the demonstrations, then rounds; only expert-controlled segments join the
+        aggregate dataset."""
+        bc_warmup(session, self.warmup_step, self.config.bc_warmup_steps, self.batch_size)
+        rounds(session, self, keep=expert_segments)
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -20,9 +20,12 @@ import torch
 
 from warl.core.envs.contract import STATE_KEY
 from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
+from warl.core.training.loops import off_policy
+from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
 from warl.plugins.algorithms.halo_wa.algorithm import check_chunk, device
 from warl.plugins.algorithms.pld.config import PLDConfig, make_config
+from warl.plugins.algorithms.pld.distill import distill
 from warl.plugins.algorithms.pld.networks import ResidualActor, ResidualCritic
 from warl.plugins.algorithms.wa_head.policy import HeadPolicy, bc_batch, head_features
 
@@ -99,7 +102,6 @@ class PLD:
         self.distilled = action_head_of(wa_model, NAME)
         self.distilled.to(self.device)  # type: ignore[attr-defined]
         self.distill_optimizer = torch.optim.Adam(self.distilled.parameters(), lr=c.distill_lr)
-        self.distill_episodes, self.distill_steps = c.distill_episodes, c.distill_steps
         self.distill_updates = 0
         self._policy = ResidualPolicy(self.actor, c)
 
@@ -149,6 +151,12 @@ class PLD:
         self.distill_optimizer.step()
         self.distill_updates += 1
         return {"bc": float(loss.detach())}
+
+    def train(self, session: Session) -> None:
+        """Probe and learn (off-policy, hybrid rollouts), then distill; each a stage that a
+        resumed run skips once done."""
+        session.stage("learn", lambda: off_policy(session, self))
+        session.stage("distill", lambda: distill(session, self))
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ default, SB3's own unless noted):
 - PPO: ``n_steps``, ``n_epochs``, ``gae_lambda``, ``clip_range``, ``ent_coef``, ``vf_coef``,
   ``max_grad_norm``.
 
-How they fit the loop: SB3 steps its own env (``cadence = "external"``); every finished
+How they fit the loop: SB3 steps its own env (``train`` runs the ``external`` loop); every finished
 episode is one train.csv row (``critic_loss`` / ``actor_loss`` from SB3's logger: PPO's
 value and policy-gradient losses), and the loop evaluates and checkpoints on its schedule.
 Checkpoints hold SB3's model zip and the replay buffer, so ``warl train --resume`` continues

@@ -1,10 +1,10 @@
 """`sb3/sac`, `sb3/td3`, `sb3/ppo`: stable-baselines3 learners behind the warl algorithm API.
 
-SB3 steps its own env (``cadence = "external"``): `learn` gets the loop's `LearnSession`,
-builds the training env from it (the deployment env with its gap, reduced to the ``state``
-vector, reset on the loop's training seeds) and runs SB3's ``learn`` until the loop's budget
-is spent; `SessionCallback` reports every episode to the loop, which logs, evaluates (through
-`act`) and checkpoints (through `state_dict`) on its usual schedule.
+SB3 steps its own env: ``train`` runs the stock ``external`` loop, and `learn` gets its
+`EpisodeReporter`, builds the training env from it (the deployment env with its gap, reduced
+to the ``state`` vector, reset on the loop's training seeds) and runs SB3's ``learn`` until
+the loop's budget is spent; `SessionCallback` reports every episode to the loop, which logs,
+evaluates (through `act`) and checkpoints (through `state_dict`) on its usual schedule.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from warl.plugins.algorithms.sb3.state import (
 )
 
 if TYPE_CHECKING:
-    from warl.core.training.loop import LearnSession
+    from warl.core.training.loops.external import EpisodeReporter
+    from warl.core.training.session import Session
 
 
 class SB3Algorithm:
@@ -67,7 +68,6 @@ class SB3Algorithm:
     # Off-policy learners store executed (intervened) actions in their replay.
     relabels_interventions: ClassVar[bool] = True
 
-    cadence = "external"
     chunk = 1
     needs: frozenset[str] = frozenset()
 
@@ -107,7 +107,13 @@ class SB3Algorithm:
         return np.asarray(action, dtype=np.float32).reshape(1, -1)
 
     # --- learning ---------------------------------------------------------------------------
-    def learn(self, session: LearnSession) -> None:
+    def train(self, session: Session) -> None:
+        """SB3 steps its own env: the stock ``external`` loop."""
+        from warl.core.training.loops import external
+
+        external(session, self.learn)
+
+    def learn(self, session: EpisodeReporter) -> None:
         """Train until ``session``'s budget is spent, from wherever its counters stand."""
         self._check_session(session)
         remaining = session.config.env_steps - session.counters.env_steps
@@ -131,10 +137,10 @@ class SB3Algorithm:
         finally:
             vec_env.close()
 
-    def _check_session(self, session: LearnSession) -> None:
+    def _check_session(self, session: EpisodeReporter) -> None:
         """Nothing to refuse by default (see `SB3PPO`)."""
 
-    def _training_env(self, session: LearnSession) -> StateObservation:
+    def _training_env(self, session: EpisodeReporter) -> StateObservation:
         overrides = {"reward_type": "dense"} if self.config.reward == "dense" else {}
         try:
             base = session.make_env(**overrides)
@@ -213,7 +219,7 @@ class SB3PPO(SB3Algorithm):
         minibatches = math.ceil(self.config.n_steps / self.config.batch_size)
         return int(self.model._n_updates) * minibatches
 
-    def _check_session(self, session: LearnSession) -> None:
+    def _check_session(self, session: EpisodeReporter) -> None:
         if session.intervenes:
             raise ConfigError(f"{self.name} is on-policy: it cannot learn from actions an "
                               f"expert executed in its place (train.intervention=expert); "

@@ -19,7 +19,7 @@ from warl.core.envs.contract import EXECUTED_ACTION_KEY, INTERVENED_KEY
 from warl.plugins.algorithms.sb3.envs import EPISODE_KEY, EpisodeSummary
 
 if TYPE_CHECKING:
-    from warl.core.training.loop import LearnSession
+    from warl.core.training.loops.external import EpisodeReporter
     from warl.plugins.algorithms.sb3.algorithm import SB3Algorithm
 
 # train.csv columns (and the loop's own row keys) a metric must not overwrite, and SB3's
@@ -38,7 +38,7 @@ class BudgetSpent(Exception):
 class SessionCallback(BaseCallback):
     """Reports SB3's finished episodes to ``session`` with the latest training metrics."""
 
-    def __init__(self, session: LearnSession, algorithm: SB3Algorithm) -> None:
+    def __init__(self, session: EpisodeReporter, algorithm: SB3Algorithm) -> None:
         super().__init__(verbose=0)
         self.session, self.algorithm = session, algorithm
         self.pending: list[EpisodeSummary] = []

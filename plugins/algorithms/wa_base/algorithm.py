@@ -30,6 +30,7 @@ class WABase:
     """`Algorithm` that returns ``wa_output.ref_actions[0, :C]``; it has nothing to learn."""
 
     needs = frozenset({"wa_model"})
+    evaluation_only = True  # `warl train wa-base` evaluates it; there is nothing to train
 
     def __init__(self, env: Any, wa_model: WorldActionModel, chunk: int = 12) -> None:
         self.config = WABaseConfig(chunk=chunk)

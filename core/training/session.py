@@ -1,0 +1,347 @@
+"""`Session`: all the core offers an algorithm's training.
+
+An algorithm's ``train(session)`` calls a stock loop (`warl.core.training.loops`) or writes its
+own with these parts: the budgets (real env steps, episodes, imagined steps, updates, wall
+time) and the counters, the seeds, the evaluation and checkpoint schedule (`tick`), logging
+whose columns grow with the metrics returned, the env factory, the demonstration buffer and
+replay, the models the algorithm declared in ``needs``, `collect` and `evaluate`. Everything in
+`counters` is saved in every checkpoint, so a loop that keeps its state there (and in the
+algorithm's ``state_dict``) resumes exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warl.core.assemble import Assembly
+from warl.core.envs.chunked import ChunkedEnv
+from warl.core.evaluate import EvalResult, eval_seeds
+from warl.core.progress import progress_bar
+from warl.core.registry import Registry
+from warl.core.replay import MixedReplay, make_buffer
+from warl.core.training.checkpoint import load_run_state, save_run_state
+from warl.core.training.collector import Backend, Collector, InlineBackend, Policy, Rollout
+from warl.core.training.config import TrainConfig
+from warl.core.training.log import RunLog
+
+# Training episode seeds: far from the demo (10_000+, 20_000+) and evaluation (1_000_000+) ones.
+TRAIN_SEED_BASE = 5_000_000
+
+
+def train_seed(seed: int, episode: int) -> int:
+    return TRAIN_SEED_BASE + 100_000 * seed + episode
+
+
+@dataclass
+class Counters:
+    """Where the run stands; saved in every checkpoint. ``stages_done`` lists the stages of
+    the algorithm's ``train`` that finished (`Session.stage`)."""
+
+    stage: str = "baseline"
+    env_steps: int = 0
+    imagined_steps: int = 0
+    episodes: int = 0
+    transitions: int = 0
+    updates: int = 0
+    warmup_updates: int = 0
+    wall_s: float = 0.0
+    online_s: float = 0.0
+    next_eval: int = 0
+    next_checkpoint: int = 0
+    rounds: int = 0
+    groups: int = 0
+    last_eval_sr: float | None = None
+    recent_successes: list[int] = field(default_factory=list)
+    stages_done: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One run's training context; see the module docstring.
+
+    Attributes:
+        config: the loop settings (`TrainConfig`): budgets, schedule, seed.
+        counters: `Counters`, saved with every checkpoint.
+        run_dir: the run folder (an algorithm may keep extra files under it).
+        env: the deployment env, chunked (`ChunkedEnv`).
+        wa_model / world_model / reward_model: what the algorithm declared in ``needs``
+            (None otherwise).
+        replay: the online buffer and the demonstration buffer (`MixedReplay`).
+        policy: the rollout workers' copy of the algorithm's policy (``make_policy()``).
+        collector: runs episodes with ``policy``; ``backend`` runs the collector's calls
+            (inline by default; the asynchronous off-policy loop swaps in a thread).
+    """
+
+    def __init__(self, setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registry,
+                 show_progress: bool = True) -> None:
+        self.setup, self.config, self.run_dir = setup, config, run_dir
+        self.registry, self.show_progress = registry, show_progress
+        self.algorithm = setup.algorithm
+        self.algorithm_id, self.env_id = setup.config["algorithm"], setup.config["env"]
+        self.env: ChunkedEnv = setup.env
+        self.wa_model = setup.wa_model
+        self.world_model: Any = getattr(setup, "world_model", None)
+        self.reward_model: Any = getattr(setup, "reward_model", None)
+        # The first evaluation runs before any online data: what the warm-up alone gives.
+        self.counters = Counters(next_eval=0, next_checkpoint=config.checkpoint_every)
+        scratch = self.scratch_dir()
+        self.replay = MixedReplay(make_buffer(config.replay_capacity, scratch / "online"),
+                                  make_buffer(config.replay_capacity, scratch / "demos"),
+                                  getattr(self.algorithm, "demo_fraction", 0.5))
+        make_policy = getattr(self.algorithm, "make_policy", None)
+        self.policy: Policy = make_policy() if make_policy is not None else self.algorithm
+        self.collector = Collector(self._collection_env(), setup.wa_model, self.policy,
+                                   eval_env=setup.env)
+        self.backend: Backend = InlineBackend(self.collector)
+        self.log: RunLog | None = None
+        # An evaluation running in the rollout worker while the learner goes on updating:
+        # (future, env steps and updates when it started).
+        self._pending_eval: tuple[Future[EvalResult], int, int] | None = None
+        self._clock = time.perf_counter()
+        self._wall_at_start = 0.0
+        self._online_start: float | None = None
+        self._rate = (time.perf_counter(), 0)
+
+    # --- what the core provides -------------------------------------------------------------
+    @property
+    def demos(self) -> Any:
+        """The demonstration buffer (filled before ``train`` when ``demos`` is needed)."""
+        return self.replay.demos
+
+    @property
+    def intervenes(self) -> bool:
+        """Whether the gated expert is in the training loop (``train.intervention``)."""
+        from warl.core.training.contract import intervenes
+
+        return intervenes(self.algorithm, self.config, self.algorithm_id)
+
+    def _intervened(self, env: Any) -> Any:
+        """``env`` with the gated scripted expert in the loop, standing in for the operator."""
+        from warl.core.demos import scripted_expert
+        from warl.core.envs.intervention import DeviationGate, GatedExpert, InterventionWrapper
+
+        make_gate = getattr(self.algorithm, "make_gate", None)
+        gate = make_gate() if make_gate is not None else \
+            DeviationGate(self.config.intervention_threshold)
+        source = GatedExpert(scripted_expert(env, self.env_id), gate)
+        return InterventionWrapper(env, source)
+
+    def _collection_env(self) -> ChunkedEnv:
+        if not self.intervenes:
+            return self.setup.env
+        return ChunkedEnv(self._intervened(self.setup.env.env), self.setup.env.chunk)
+
+    def make_env(self, **overrides: Any) -> Any:
+        """A fresh single-step deployment env (gap and interventions as configured, its own
+        instance: evaluations never touch it); ``overrides`` are env settings such as
+        ``reward_type="dense"``."""
+        from warl.core.envs.gap import apply_deployment_gap
+
+        config = self.setup.config
+        base = self.registry.make(self.env_id, kind="env",
+                                  **{**config["env_kwargs"], **overrides})
+        env = apply_deployment_gap(base, config["deployment_gap"], seed=self.config.seed)
+        return self._intervened(env) if self.intervenes else env
+
+    def seed_of(self, episode: int) -> int:
+        """The reset seed of training episode ``episode`` (the training range)."""
+        return train_seed(self.config.seed, episode)
+
+    def scratch_dir(self, name: str = "") -> Path:
+        """A fresh folder for memory-mapped buffers of this process (those of dead processes
+        are removed: their contents live on in the checkpoint)."""
+        import shutil
+        import uuid
+
+        root = self.run_dir / "replay_storage"
+        if root.is_dir() and not name:
+            for stale in root.iterdir():
+                if not stale.name.startswith(f"{os.getpid()}-"):
+                    shutil.rmtree(stale, ignore_errors=True)
+        return root / f"{os.getpid()}-{uuid.uuid4().hex[:8]}" / name
+
+    # --- budgets and clocks -----------------------------------------------------------------
+    def wall(self) -> float:
+        return self._wall_at_start + time.perf_counter() - self._clock
+
+    def start_online(self) -> None:
+        """Start (or, on resume, continue) the online wall-clock budget."""
+        if self._online_start is None:
+            self._online_start = self.wall() - self.counters.online_s
+
+    def budget_left(self) -> bool:
+        """Whether real env steps, episodes, updates and online minutes all remain."""
+        self.start_online()
+        assert self._online_start is not None
+        c, counters = self.config, self.counters
+        counters.online_s = self.wall() - self._online_start
+        return (counters.env_steps < c.env_steps
+                and (not c.episodes or counters.episodes < c.episodes)
+                and (not c.updates or counters.updates < c.updates)
+                and (not c.minutes or counters.online_s < 60.0 * c.minutes))
+
+    def imagined_budget_left(self) -> bool:
+        """Whether imagined steps (rollouts in a world-model env) and the wall clock remain."""
+        self.start_online()
+        assert self._online_start is not None
+        c, counters = self.config, self.counters
+        counters.online_s = self.wall() - self._online_start
+        return (counters.imagined_steps < c.imagined_steps
+                and (not c.updates or counters.updates < c.updates)
+                and (not c.minutes or counters.online_s < 60.0 * c.minutes))
+
+    # --- collecting and evaluating ----------------------------------------------------------
+    def collect(self, policy_state: Mapping[str, Any] | None = None, seed: int | None = None,
+                explore: bool = True) -> Rollout:
+        """One training episode with the rollout policy (weights from ``policy_state`` if
+        given), from ``reset(seed)`` (default: the next training episode's seed); it is not
+        counted: pass it to `record_episode`."""
+        seed = self.seed_of(self.counters.episodes) if seed is None else seed
+        rollout: Rollout = self.backend.submit("episode", policy_state, seed, explore).result()
+        return rollout
+
+    def evaluate(self, act: Callable[..., Any], trials: int, name: str, videos: int = 0
+                 ) -> EvalResult:
+        """``act`` on the first ``trials`` fixed evaluation seeds, autonomously; videos of the
+        first ``videos`` trials go to ``videos/<name>/``."""
+        from warl.core.evaluate import evaluate
+
+        seeds = eval_seeds(self.config.eval_seed, trials)
+        video_dir = self.run_dir / "videos" / name if videos else None
+        with progress_bar(f"eval {name}", trials, self.show_progress) as advance:
+            return evaluate(self.env, act, self.wa_model, seeds, video_dir, videos, advance)
+
+    @contextmanager
+    def progress(self, label: str, total: int, done: int = 0) -> Iterator[Callable[..., None]]:
+        """A progress bar on stderr (none with ``--quiet``): ``advance(n, **status)``."""
+        with progress_bar(label, total, self.show_progress, done) as advance:
+            yield advance
+
+    # --- logging ----------------------------------------------------------------------------
+    def updates_per_s(self) -> float:
+        """Learner updates per second since the last call."""
+        now = time.perf_counter()
+        clock, updates = self._rate
+        self._rate = (now, self.counters.updates)
+        return (self.counters.updates - updates) / (now - clock) if now > clock else 0.0
+
+    def record_episode(self, *, success: bool, episode_return: float, length: int,
+                       intervention_steps: int = 0, transitions: int | None = None,
+                       updates_per_s: float | None = None,
+                       metrics: Mapping[str, Any] | None = None, imagined: bool = False) -> None:
+        """Count one finished training episode and write its ``train.csv`` row: the loop's
+        columns, then every metric the algorithm returned (new ones add columns). An
+        ``imagined`` episode (in a world-model env) counts imagined steps, not env steps."""
+        counters = self.counters
+        if imagined:
+            counters.imagined_steps += length
+        else:
+            counters.env_steps += length
+        counters.episodes += 1
+        counters.transitions += length if transitions is None else transitions
+        counters.recent_successes = [*counters.recent_successes, int(success)][-20:]
+        self.logger.episode({
+            **dict(metrics or {}),
+            **({"imagined_steps": counters.imagined_steps} if imagined else {}),
+            "env_steps": counters.env_steps, "wall_s": self.wall(), "episode": counters.episodes,
+            "success": int(success), "return": episode_return, "length": length,
+            "intervention_rate": intervention_steps / max(1, length),
+            "transitions": counters.transitions, "updates": counters.updates,
+            "achieved_utd": counters.updates / max(1, counters.transitions),
+            "updates_per_s": self.updates_per_s() if updates_per_s is None else updates_per_s,
+        })
+
+    def log_table(self, name: str, row: Mapping[str, Any], **kwargs: Any) -> None:
+        """A row of the run folder's ``<name>.csv`` (e.g. ``rounds``, ``distill``)."""
+        self.logger.table(name, row, **kwargs)
+
+    @property
+    def logger(self) -> RunLog:
+        if self.log is None:
+            raise RuntimeError("the session's log is opened by the run (warl.core.training."
+                               "run.train); open a RunLog before logging")
+        return self.log
+
+    def status(self, updates_per_s: float) -> dict[str, str]:
+        """The progress bar's fields: learner speed, recent training and evaluation SR."""
+        recent = self.counters.recent_successes
+        status = {"upd/s": f"{updates_per_s:.0f}",
+                  "train SR": f"{sum(recent) / max(1, len(recent)):.0%}"}
+        if self.counters.last_eval_sr is not None:
+            status["eval SR"] = f"{self.counters.last_eval_sr:.0%}"
+        return status
+
+    # --- the schedule -----------------------------------------------------------------------
+    def tick(self) -> None:
+        """Evaluate and checkpoint when due (every ``eval_every`` / ``checkpoint_every`` env
+        steps). The evaluation runs in the rollout backend: inline, or beside the learner."""
+        c, counters = self.config, self.counters
+        if self._pending_eval is not None and self._pending_eval[0].done():
+            self.finish_evaluation()
+        if c.eval_trials and counters.env_steps >= counters.next_eval and \
+                self._pending_eval is None:
+            seeds = eval_seeds(c.eval_seed, c.eval_trials)
+            future = self.backend.submit("evaluation", self._policy_state(), seeds)
+            self._pending_eval = (future, counters.env_steps, counters.updates)
+            if future.done():
+                self.finish_evaluation()
+            while counters.next_eval <= counters.env_steps:
+                counters.next_eval += c.eval_every
+        if counters.env_steps >= counters.next_checkpoint:
+            while counters.next_checkpoint <= counters.env_steps:
+                counters.next_checkpoint += c.checkpoint_every
+            self.checkpoint()
+
+    def _policy_state(self) -> Any:
+        """The weights a rollout worker's policy copy needs (none when the algorithm is its
+        own policy)."""
+        return None if self.policy is self.algorithm else self.algorithm.policy_state()
+
+    def finish_evaluation(self) -> None:
+        """Wait for a pending scheduled evaluation and log it."""
+        if self._pending_eval is None:
+            return
+        future, env_steps, updates = self._pending_eval
+        self._pending_eval = None
+        result = future.result()
+        self.counters.last_eval_sr = result.success_rate
+        self.log_evaluation(result, env_steps, updates)
+
+    def log_evaluation(self, result: EvalResult, env_steps: int, updates: int) -> None:
+        low, high = result.wilson_interval()
+        self.logger.evaluation({
+            "env_steps": env_steps, "wall_s": self.wall(), "updates": updates,
+            "success_rate": result.success_rate, "ci_low": low, "ci_high": high,
+            "mean_episode_length": result.mean_length, "trials": len(result.trials),
+        })
+
+    # --- checkpoints and stages -------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Save the algorithm, the replay, the RNG states and the counters (atomically)."""
+        self.counters.wall_s = self.wall()
+        save_run_state(self.run_dir, self.algorithm, self.replay, self.counters.__dict__,
+                       self.algorithm_id)
+
+    def resume(self) -> None:
+        counters = load_run_state(self.run_dir, self.algorithm, self.replay, self.algorithm_id)
+        if counters.get("stage") in ("online", "distill"):  # a run folder of warl 0.1
+            counters["stage"] = "train"
+        self.counters = Counters(**counters)
+        self._wall_at_start = self.counters.wall_s
+        self._clock = time.perf_counter()
+
+    def stage(self, name: str, run: Callable[[], Any]) -> None:
+        """Run one stage of the algorithm's training unless a resumed run finished it; then
+        checkpoint. A stage that stopped midway runs again from its own counters."""
+        if name in self.counters.stages_done:
+            return
+        run()
+        self.finish_evaluation()
+        self.counters.stages_done = [*self.counters.stages_done, name]
+        self.checkpoint()
