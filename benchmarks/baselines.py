@@ -27,15 +27,18 @@ from warl.core.registry import default_registry
 from warl.core.runs import write_json
 from warl.core.training.config import make_train_config
 from warl.core.training.log import RunLog
-from warl.core.training.loop import Trainer
+from warl.core.training.runner import fill_demos
+from warl.core.training.session import Session
 
 ALGORITHMS = {"halo-wa": {"preset": "cpu"}, "rl-token": {"token_steps": 0},
               "pld": {}, "hg-dagger": {"bc_warmup_steps": 0}}
 
 
 def trained_parameters(algorithm: object) -> int:
-    modules = [getattr(algorithm, name) for name in ("actor", "critic", "novice", "decoder")
-               if isinstance(getattr(algorithm, name, None), torch.nn.Module)]
+    owners = [algorithm, getattr(algorithm, "learner", None)]
+    modules = [getattr(o, name) for o in owners for name in ("actor", "critic", "novice",
+                                                              "decoder")
+               if isinstance(getattr(o, name, None), torch.nn.Module)]
     seen = {id(p): p for m in modules for p in m.parameters()}
     return sum(p.numel() for p in seen.values())
 
@@ -60,9 +63,9 @@ def main() -> None:
             config = make_train_config({"demos": 10, "baseline": False, "videos": 0})
             run = Path(tmp) / algo.replace("/", "_")
             run.mkdir()
-            trainer = Trainer(setup, config, run, registry, show_progress=False)
+            trainer = Session(setup, config, run, registry, show_progress=False)
             trainer.log = RunLog(run)
-            trainer.fill_demos()
+            fill_demos(trainer)
             learners[algo] = {"updates_per_s": updates_per_second(trainer, args.seconds),
                               "parameters": trained_parameters(setup.algorithm),
                               "batch_size": setup.algorithm.batch_size}

@@ -31,10 +31,11 @@ from warl.core.registry import default_registry
 from warl.core.runs import write_json
 from warl.core.training.config import make_train_config
 from warl.core.training.log import RunLog
-from warl.core.training.loop import Trainer
+from warl.core.training.runner import fill_demos, torch_threads
+from warl.core.training.session import Session
 
 
-def updates_per_second(trainer: Trainer, seconds: float) -> float:
+def updates_per_second(trainer: Session, seconds: float) -> float:
     algorithm, replay = trainer.algorithm, trainer.replay
     for _ in range(3):  # allocations
         algorithm.update(replay.sample(algorithm.batch_size))
@@ -46,7 +47,7 @@ def updates_per_second(trainer: Trainer, seconds: float) -> float:
 
 
 def make_trainer(env: str, preset: str, asynchronous: bool, seconds: float, pretrained: bool,
-                 run: Path) -> Trainer:
+                 run: Path) -> Session:
     registry = default_registry()
     setup = assemble(registry, "halo-wa", env, algo_settings={"preset": preset},
                      wa_settings={} if pretrained else {"pretrained": False},
@@ -55,19 +56,19 @@ def make_trainer(env: str, preset: str, asynchronous: bool, seconds: float, pret
                                 "asynchronous": asynchronous, "eval_trials": 0,
                                 "checkpoint_every": 10**9, "baseline": False, "videos": 0})
     run.mkdir(parents=True)
-    trainer = Trainer(setup, config, run, registry, show_progress=False)
+    trainer = Session(setup, config, run, registry, show_progress=False)
     trainer.log = RunLog(run)
     torch.set_num_threads(os.cpu_count() or 1)
-    trainer.fill_demos()
+    fill_demos(trainer)
     return trainer
 
 
-def loop_throughput(trainer: Trainer) -> dict[str, float]:
-    from warl.core.training.loop import _torch_threads
+def loop_throughput(trainer: Session) -> dict[str, float]:
+    from warl.core.training.loops import off_policy
 
-    torch.set_num_threads(_torch_threads(trainer.config))
+    torch.set_num_threads(torch_threads(trainer.config))
     start = time.perf_counter()
-    trainer.online()
+    off_policy(trainer, trainer.algorithm)
     wall = time.perf_counter() - start
     c = trainer.counters
     return {"env_steps_per_s": c.env_steps / wall, "updates_per_s": c.updates / wall,
@@ -94,7 +95,7 @@ def main() -> None:
             trainer = make_trainer(args.env, preset, False, 0, args.pretrained,
                                    Path(tmp) / f"updates-{preset}")
             params = sum(p.numel() for p in trainer.algorithm.actor.parameters()) + sum(
-                p.numel() for p in trainer.algorithm.critic.parameters())
+                p.numel() for p in trainer.algorithm.learner.critic.parameters())
             learner[preset] = {"updates_per_s": updates_per_second(trainer, args.update_seconds),
                                "parameters": params, "batch_size": trainer.algorithm.batch_size,
                                "torch_threads": torch.get_num_threads()}

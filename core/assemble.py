@@ -33,6 +33,8 @@ class Assembly:
     wa_model: WorldActionModel | None
     specs: dict[str, PluginSpec] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    world_model: Any = None
+    reward_model: Any = None
 
     def versions(self) -> dict[str, str]:
         from warl import __version__
@@ -60,8 +62,9 @@ def resolve_gap(spec: PluginSpec, gap: str | Mapping[str, Any] | None) -> dict[s
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())
         raise ConfigError(
-            f"--gap {gap!r} is neither default, none, a file nor YAML/JSON: {exc}"
+            f"--gap {gap!r} is neither default, none, a file nor YAML/JSON ({first})"
         ) from None
     if not isinstance(value, Mapping):
         raise ConfigError(
@@ -82,13 +85,19 @@ def assemble(
     gap_seed: int = 0,
     render: bool = False,
     show_progress: bool = True,
+    world_model_id: str | None = None,
+    reward_model_id: str | None = None,
 ) -> Assembly:
-    """Build the WA model (if the algorithm needs one), the deployment env and the algorithm."""
+    """Build the WA model (if the algorithm needs one), the deployment env, the world and
+    reward models it needs, and the algorithm. A need that cannot be met is refused first."""
+    from warl.core.training.contract import needs_of
+
     algo_spec = registry.get(algo_id, kind="algorithm")
     env_spec = registry.get(env_id, kind="env")
     target = resolve_target(algo_spec)
-    needs = frozenset(getattr(target, "needs", frozenset()))
-    specs = {"algorithm": algo_spec, "env": env_spec}
+    needs = needs_of(target, algo_spec.id)
+    models = _model_specs(registry, algo_spec.id, needs, world_model_id, reward_model_id)
+    specs = {"algorithm": algo_spec, "env": env_spec, **models}
     wa_model: WorldActionModel | None = None
     env_kwargs: dict[str, Any] = {}
     if "wa_model" in needs:
@@ -107,7 +116,10 @@ def assemble(
     deployment_gap = resolve_gap(env_spec, gap)
     deployed = apply_deployment_gap(base, deployment_gap, seed=gap_seed)
     settings = {**algo_spec.defaults, **dict(algo_settings or {})}
+    built = {name: registry.make(spec.id, kind=spec.kind, env=env_id)
+             for name, spec in models.items()}
     extra = {"wa_model": wa_model} if wa_model is not None else {}
+    extra.update(built)
     algorithm = registry.make(algo_spec.id, deployed, kind="algorithm", **extra,
                               **dict(algo_settings or {}))
     chunk = int(getattr(algorithm, "chunk", 1))
@@ -121,5 +133,28 @@ def assemble(
             "id": wa_model_id, "config": json.loads(json.dumps(dict(wa_model.config))),
         },
         "chunk": chunk,
+        **{name: spec.id for name, spec in models.items()},
     }
-    return Assembly(ChunkedEnv(deployed, chunk), algorithm, wa_model, specs, config)
+    return Assembly(ChunkedEnv(deployed, chunk), algorithm, wa_model, specs, config,
+                    world_model=built.get("world_model"), reward_model=built.get("reward_model"))
+
+
+def _model_specs(registry: Registry, algo_id: str, needs: frozenset[str],
+                 world_model_id: str | None, reward_model_id: str | None
+                 ) -> dict[str, PluginSpec]:
+    """The world and reward model specs the algorithm needs, refused before any work when
+    one is needed and not given (or given and not needed)."""
+    out: dict[str, PluginSpec] = {}
+    for need, given, kind, flag in (("world_model", world_model_id, "world_model",
+                                     "--world-model"),
+                                    ("reward_model", reward_model_id, "reward",
+                                     "--reward-model")):
+        if need in needs and not given:
+            raise ConfigError(f"{algo_id!r} needs a {kind.replace('_', ' ')}: give {flag} ID "
+                              f"(`warl list --kind {kind}` shows the ids)")
+        if given and need not in needs:
+            raise ConfigError(f"{flag} {given}: {algo_id!r} does not use a "
+                              f"{kind.replace('_', ' ')} (its needs: {sorted(needs)})")
+        if given:
+            out[need] = registry.get(given, kind=kind)
+    return out

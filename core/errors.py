@@ -42,12 +42,19 @@ class UnknownIdError(WarlError, LookupError):
 class DuplicateIdError(WarlError):
     """Two providers registered the same id; the id is unusable until one is removed."""
 
-    def __init__(self, plugin_id: str, first: str, second: str) -> None:
+    def __init__(self, plugin_id: str, first: str, second: str,
+                 plugins: tuple[str, str] | None = None) -> None:
+        """``first`` / ``second`` are the providers (distributions); ``plugins`` their
+        entry-point names, which is what ``WARL_DISABLE_PLUGINS`` takes."""
         self.plugin_id = plugin_id
         self.providers = (first, second)
+        self.plugins = plugins or (first, second)
+        a, b = self.plugins
+        named = [f"{p!r}" + (f" (plugin {n!r})" if n != p else "")
+                 for p, n in zip(self.providers, self.plugins, strict=True)]
         super().__init__(
-            f"id {plugin_id!r} is registered by two providers: {first!r} and {second!r}. "
-            f"Uninstall one of them, or disable one with WARL_DISABLE_PLUGINS=<plugin name>."
+            f"id {plugin_id!r} is registered by two providers: {named[0]} and {named[1]}. "
+            f"Uninstall one of them, or disable one with WARL_DISABLE_PLUGINS={b} (or {a})."
         )
 
 
@@ -122,10 +129,12 @@ def check_known_settings(config_class: type, settings: Mapping[str, Any], what: 
     dataclass) has no field for, and the fields it does have."""
     import dataclasses
 
+    from warl.core.settings import unknown_keys_error
+
     known = {f.name for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(settings) - known)
+    unknown = set(settings) - known
     if unknown:
-        raise ConfigError(f"unknown {what} setting(s) {unknown}; known: {sorted(known)}")
+        raise unknown_keys_error(unknown, known, what)
 
 
 def check_at_least(config: Any, names: Iterable[str], minimum: float, prefix: str) -> None:

@@ -44,8 +44,10 @@ def warl_register_envs() -> Iterable[SpecLike]:
 def warl_register_algorithms() -> Iterable[SpecLike]:
     """Return the specs of the learning algorithms this plugin provides.
 
-    Each target is a factory ``target(env, **config)`` returning an object with ``act``,
-    ``update``, ``state_dict`` and ``load_state_dict`` (see `warl.core.algorithm.Algorithm`).
+    Each target is a factory ``target(env, **config)`` (plus ``wa_model=`` and the other
+    models it ``needs``) returning an object with ``needs``, ``act``, ``train(session)``,
+    ``state_dict`` and ``load_state_dict``, or an evaluation-only one (``evaluation_only =
+    True``): see `warl.core.training.contract` and docs/plugins.md.
     """
 
 

@@ -23,12 +23,14 @@ def missing_requirement(spec: PluginSpec) -> str | None:
     return None
 
 
-def resolve_target(spec: PluginSpec) -> Any:
-    """Import ``spec.target``; a missing optional dependency becomes `MissingExtraError`."""
-    missing = missing_requirement(spec)
+def resolve_target(spec: PluginSpec, field: str = "target") -> Any:
+    """Import ``spec.target`` (or another "module:attr" field of the spec, such as
+    ``settings``); a missing optional dependency becomes `MissingExtraError`."""
+    missing = missing_requirement(spec) if field == "target" else None
     if missing is not None:
         raise MissingExtraError(spec.id, missing, spec.install_hint)
-    module_name, _, attr_path = spec.target.partition(":")
+    where = getattr(spec, field)
+    module_name, _, attr_path = where.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -40,8 +42,8 @@ def resolve_target(spec: PluginSpec) -> Any:
         return functools.reduce(getattr, attr_path.split("."), module)
     except AttributeError:
         raise SpecError(
-            f"{spec.id!r}: target {spec.target!r} names no attribute {attr_path!r} in module "
-            f"{module_name!r} (provider {spec.provider!r}); fix the spec's target."
+            f"{spec.id!r}: {field} {where!r} names no attribute {attr_path!r} in module "
+            f"{module_name!r} (provider {spec.provider!r}); fix the spec's {field}."
         ) from None
 
 

@@ -24,6 +24,7 @@ class Registry:
         self.manager = manager
         self._specs: dict[str, PluginSpec] | None = None
         self._duplicates: dict[str, DuplicateIdError] = {}
+        self._plugin_of: dict[str, str] = {}  # id -> the entry-point name that registered it
 
     # -- collection -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -65,9 +66,13 @@ class Registry:
             first = self._specs.get(spec.id)
             if first is None and spec.id not in self._duplicates:
                 self._specs[spec.id] = spec
+                self._plugin_of[spec.id] = plugin
                 continue
-            first_provider = first.provider if first else self._duplicates[spec.id].providers[0]
-            error = DuplicateIdError(spec.id, first_provider, spec.provider)
+            earlier = self._duplicates.get(spec.id)
+            first_provider = first.provider if first else earlier.providers[0]  # type: ignore
+            first_plugin = self._plugin_of.get(spec.id, first_provider)
+            error = DuplicateIdError(spec.id, first_provider, spec.provider,
+                                     (first_plugin, plugin))
             self._specs.pop(spec.id, None)
             self._duplicates[spec.id] = error
             self.manager.fail(plugin, "duplicate", str(error))

@@ -25,11 +25,15 @@ C = TypeVar("C")
 def unknown_keys_error(unknown: Iterable[str], known: Iterable[str], what: str) -> ConfigError:
     """One line naming each unknown key, the closest known key, and where the rest are."""
     known = sorted(known)
+    # ``what`` is a plugin id ("halo-wa") or a key prefix ("train."), which names keys whole.
+    prefix = what if what.endswith(".") else ""
     parts = []
     for key in sorted(unknown):
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return ConfigError(f"unknown {what} setting {', '.join(parts)}; known: {', '.join(known)}")
+        parts.append(f"{prefix + key!r}" + (f" (did you mean {prefix + close[0]!r}?)"
+                                            if close else ""))
+    where = "" if prefix else f"{what} "
+    return ConfigError(f"unknown {where}setting {', '.join(parts)}; known: {', '.join(known)}")
 
 
 def field_types(cls: type) -> dict[str, Any]:
@@ -121,8 +125,8 @@ def check_types(cls: type, settings: Mapping[str, Any], what: str) -> dict[str, 
         try:
             out[key] = coerce(value, types_[key])
         except _Mismatch:
-            raise ConfigError(f"{what} setting {key}={value!r}: expected "
-                              f"{_describe(types_[key])}") from None
+            name = what + key if what.endswith(".") else f"{what}: {key}"
+            raise ConfigError(f"{name}={value!r}: expected {_describe(types_[key])}") from None
     return out
 
 

@@ -41,6 +41,10 @@ class PluginSpec:
             pretraining never use them.
         check_kwargs: extra keyword arguments ``warl check`` passes to build a small instance
             (e.g. ``{env: ..., pretrained: false}`` for a world model: untrained weights).
+        settings: optional ``"module:attr"`` of a light checker: called with the user's
+            settings (a dict) before any work, it raises `ConfigError` on a bad one; its module
+            imports nothing heavy, so a typo is reported at once. Without it the target is
+            imported and its ``make_config`` (or its keywords) checks them.
     """
 
     id: str
@@ -55,6 +59,7 @@ class PluginSpec:
     provider_version: str = ""
     deployment_gap: Mapping[str, Any] = field(default_factory=dict)
     check_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    settings: str | None = None
 
     def __post_init__(self) -> None:
         # Accept lists from YAML/JSON but store tuples so specs stay hashable-ish and immutable.
@@ -78,6 +83,11 @@ class PluginSpec:
         if not isinstance(self.target, str) or not TARGET_PATTERN.match(self.target):
             raise SpecError(
                 f"{who}: target {self.target!r} must be 'package.module:attribute'."
+            )
+        if self.settings is not None and (not isinstance(self.settings, str)
+                                          or not TARGET_PATTERN.match(self.settings)):
+            raise SpecError(
+                f"{who}: settings {self.settings!r} must be 'package.module:attribute'."
             )
         if not all(isinstance(r, str) and r for r in self.requires):
             raise SpecError(f"{who}: requires must be a list of import names.")

@@ -217,11 +217,17 @@ def apply_sets(data: Mapping[str, Any], sets: Mapping[str, Any],
 
 
 def check_ids(spec: BenchSpec, registry: Any) -> None:
-    """Fail before any cell runs if an algorithm or env id is not registered."""
+    """Fail before any cell runs if an id is not registered or a cell's settings are bad
+    (every cell's request goes through `warl train`'s preflight)."""
+    from warl.core.training.preflight import preflight
+
     for algo in spec.algos:
         registry.get(algo, kind="algorithm")
     for env in spec.envs:
         registry.get(env, kind="env")
+    for algo in spec.algos:
+        for env in spec.envs:
+            preflight(spec.request(Cell(algo, env, 0)), registry)
 
 
 def read_spec(root: Path) -> BenchSpec:

@@ -55,6 +55,10 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--gap", default="default",
                    help="deployment gap: default (the env's), none, YAML/JSON, or a file")
     p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
+    p.add_argument("--world-model", metavar="ID",
+                   help="world model id, for an algorithm that needs one (needs world_model)")
+    p.add_argument("--reward-model", metavar="ID",
+                   help="reward model id, for an algorithm that needs one (needs reward_model)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
                    help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--out", type=Path, help="run folder (default runs/train/<algo>__<env>__<time>)")
@@ -71,7 +75,11 @@ def split_settings(config_file: Path | None, sets: list[str] | None) -> dict[str
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"--config {config_file}: no such file")
-        data = yaml.safe_load(config_file.read_text()) or {}
+        try:
+            data = yaml.safe_load(config_file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--config {config_file}: not valid YAML: "
+                              f"{str(exc).splitlines()[0]}") from None
         if not isinstance(data, Mapping) or set(data) - set(out):
             got = sorted(data) if isinstance(data, Mapping) else repr(data)
             raise ConfigError(f"--config {config_file}: expected a mapping with sections "
@@ -94,7 +102,8 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     from warl.core.training.run import make_request, read_request
 
     if args.resume is not None:
-        if args.algo or args.env or args.sets or args.config or args.out:
+        if args.algo or args.env or args.sets or args.config or args.out or \
+                args.world_model or args.reward_model:
             raise ConfigError("--resume continues a run exactly as it was configured; give it "
                               "alone (the settings are read from RUN_DIR/config.json)")
         return read_request(args.resume), args.resume, True
@@ -104,7 +113,7 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         raise ConfigError(f"--out {args.out} exists and is not empty; choose a new folder or "
                           f"--resume it")
     request = make_request(args.algo, args.env, split_settings(args.config, args.sets),
-                           args.gap, args.wa_model)
+                           args.gap, args.wa_model, args.world_model, args.reward_model)
     return request, args.out or run_dir("runs/train", args.algo, args.env), False
 
 

@@ -29,22 +29,46 @@ def quiet_torchrl() -> None:
 
 
 def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] | None = None,
-                 gap: Any = "default", wa_model: str = "warl/wa-small") -> dict[str, Any]:
+                 gap: Any = "default", wa_model: str = "warl/wa-small",
+                 world_model: str | None = None, reward_model: str | None = None
+                 ) -> dict[str, Any]:
     sections: dict[str, dict[str, Any]] = {"algorithm": {}, "train": {}, "wa": {}}
     for section, values in (settings or {}).items():
         if section not in sections:
             raise ConfigError(f"unknown settings section {section!r}; expected one of "
                               f"{sorted(sections)}")
         sections[section] = dict(values)
-    return {"algo": algo, "env": env, "gap": gap, "wa_model": wa_model, "settings": sections}
+    request = {"algo": algo, "env": env, "gap": gap, "wa_model": wa_model, "settings": sections}
+    if world_model:
+        request["world_model"] = world_model
+    if reward_model:
+        request["reward_model"] = reward_model
+    return request
 
 
 def read_request(run_dir: Path) -> dict[str, Any]:
+    """The request a run folder was started with (``config.json``), checked for shape."""
     path = run_dir / "config.json"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no config.json there; is it a `warl train` run folder?")
-    request: dict[str, Any] = json.loads(path.read_text())["request"]
-    return request
+    try:
+        request = json.loads(path.read_text())["request"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        what = f"not valid JSON ({exc})" if isinstance(exc, json.JSONDecodeError) else \
+            "no 'request' in it"
+        raise ConfigError(f"{path}: {what}; it is written by `warl train`: restore it from a "
+                          f"copy, or start a new run") from None
+    missing = {"algo", "env", "gap", "wa_model", "settings"} - set(request)
+    if not isinstance(request.get("settings"), Mapping) or missing:
+        raise ConfigError(f"{path}: the request lacks {sorted(missing) or ['settings']}; "
+                          f"restore it from a copy, or start a new run")
+    sections = {"algorithm": {}, "train": {}, "wa": {}, **request["settings"]}
+    bad = [k for k, v in sections.items() if not isinstance(v, Mapping)]
+    if bad or set(sections) - {"algorithm", "train", "wa"}:
+        raise ConfigError(f"{path}: settings sections must be algorithm, train and wa, each "
+                          f"a mapping; got {sorted(sections)}")
+    request["settings"] = sections
+    return dict(request)
 
 
 def assemble_request(request: Mapping[str, Any], registry: Registry, *, render: bool,
@@ -60,7 +84,8 @@ def assemble_request(request: Mapping[str, Any], registry: Registry, *, render: 
                     wa_settings=settings["wa"],
                     gap=request["gap"] if gap is None else gap,
                     gap_seed=make_train_config(settings["train"]).seed, render=render,
-                    show_progress=show_progress)
+                    show_progress=show_progress, world_model_id=request.get("world_model"),
+                    reward_model_id=request.get("reward_model"))
 
 
 def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
@@ -72,11 +97,13 @@ def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
     from warl.core.training.card import comparison_rows, results_card
     from warl.core.training.config import make_train_config
     from warl.core.training.plots import plot_run
+    from warl.core.training.preflight import preflight
     from warl.core.training.runner import BASELINE, train
 
     settings = request["settings"]
-    train_config = make_train_config(settings["train"])
     registry = registry or default_registry()
+    preflight(request, registry)  # every input checked before any work
+    train_config = make_train_config(settings["train"])
     setup = assemble_request(request, registry, render=train_config.videos > 0,
                              show_progress=show_progress)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ the user's settings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
@@ -112,3 +112,15 @@ def make_td3_config(cls: type[T], settings: Mapping[str, Any], what: str,
     for name in ("actor_lr", "critic_lr"):
         check_range(config, name, 0.0, None, f"{what}: ", low_open=True)
     return config
+
+
+def check_td3_settings(make: Callable[[Mapping[str, Any]], Any],
+                       settings: Mapping[str, Any]) -> None:
+    """Check ``settings`` with ``make`` (a method's ``make_config``) before any work, without
+    importing torch: ``auto`` resolves to ``paper`` or ``cpu`` by whether CUDA is present,
+    which only torch can tell, so an ``auto`` run's settings must be valid under both."""
+    if settings.get("preset", "auto") != "auto":
+        make(settings)
+        return
+    for preset in ("cpu", "paper"):
+        make({**settings, "preset": preset})

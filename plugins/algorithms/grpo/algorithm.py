@@ -99,6 +99,8 @@ class GRPO:
         self.updates = 0
         self._policy = GaussianPolicy(self.head, c)
 
+    make_config = staticmethod(make_config)
+
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every setting at its default (`warl info`)."""

@@ -23,12 +23,15 @@ from warl.core.settings import check_choice, check_range
 from warl.core.training.learners.chunk_td3_config import (
     CPU_PRESET,
     ChunkTD3Config,
+    check_td3_settings,
     make_td3_config,
 )
 
-__all__ = ["CPU_PRESET", "LATENT_SOURCES", "HaloWAConfig", "make_config"]
+__all__ = ["CPU_PRESET", "FUSIONS", "LATENT_SOURCES", "HaloWAConfig", "check_settings",
+           "make_config"]
 
 LATENT_SOURCES = ("latents", "intermediate", "raw_image", "none")
+FUSIONS = ("hybrid", "cross", "self", "concat", "cnn")  # table 2
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,6 @@ class HaloWAConfig(ChunkTD3Config):
 
 def make_config(settings: Mapping[str, Any]) -> HaloWAConfig:
     """Defaults <- preset <- explicit ``settings``; names the bad key or value otherwise."""
-    from warl.plugins.algorithms.halo_wa.networks import FUSIONS
-
     c = make_td3_config(HaloWAConfig, settings, "halo-wa")
     check_choice(c, "fusion", FUSIONS, "halo-wa: ")
     check_choice(c, "latent_source", LATENT_SOURCES, "halo-wa: ")
@@ -73,3 +74,8 @@ def make_config(settings: Mapping[str, Any]) -> HaloWAConfig:
         raise ConfigError(f"halo-wa: hidden ({c.hidden}) must be divisible by heads ({c.heads})")
     check_range(c, "residual", 0.0, 2.0, "halo-wa: ")
     return c
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """`warl train`'s check before any work (without torch: see `check_td3_settings`)."""
+    check_td3_settings(make_config, settings)

@@ -20,9 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from warl.plugins.algorithms.halo_wa.config import FUSIONS
 from warl.plugins.algorithms.halo_wa.latents import IMAGE_TOKEN_DIM, ImageTokens
-
-FUSIONS = ("hybrid", "cross", "self", "concat", "cnn")
 
 
 def mlp(widths: Sequence[int], final_activation: bool = False) -> nn.Sequential:

@@ -61,6 +61,8 @@ class HGDAgger:
         self.updates = 0
         self._policy = HeadPolicy(self.novice, c.chunk, c.seed, NAME)
 
+    make_config = staticmethod(make_config)
+
     @staticmethod
     def default_config() -> dict[str, Any]:
         """Every setting at its default (`warl info`)."""

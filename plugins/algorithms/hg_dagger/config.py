@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from warl.core.errors import ConfigError, check_at_least, check_known_settings
+from warl.core.errors import ConfigError, check_at_least
+from warl.core.settings import parse_settings
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,7 @@ class HGDAggerConfig:
 
 
 def make_config(settings: Mapping[str, Any]) -> HGDAggerConfig:
-    check_known_settings(HGDAggerConfig, settings, "hg-dagger")
-    config = replace(HGDAggerConfig(), **dict(settings))
+    config = parse_settings(HGDAggerConfig, settings, "hg-dagger")
     check_at_least(config, ("chunk", "episodes_per_round", "updates_per_round", "batch_size"),
                    1, "hg-dagger: ")
     check_at_least(config, ("bc_warmup_steps", "gate_min_steps"), 0, "hg-dagger: ")

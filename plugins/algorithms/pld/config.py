@@ -14,7 +14,11 @@ from typing import Any
 
 from warl.core.errors import check_at_least
 from warl.core.settings import check_range
-from warl.core.training.learners.chunk_td3_config import ChunkTD3Config, make_td3_config
+from warl.core.training.learners.chunk_td3_config import (
+    ChunkTD3Config,
+    check_td3_settings,
+    make_td3_config,
+)
 
 # PLD's own values of shared fields (they win over the preset).
 DEFAULTS = {"hidden": 256, "bc_coef": 1.0, "actor_lr": 3e-4, "critic_lr": 3e-4}
@@ -51,3 +55,8 @@ def make_config(settings: Mapping[str, Any]) -> PLDConfig:
     check_at_least(config, ("max_base_chunks", "distill_episodes", "distill_steps"), 0, "pld: ")
     check_range(config, "residual_scale", 0.0, 2.0, "pld: ", low_open=True)
     return config
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """`warl train`'s check before any work (without torch: see `check_td3_settings`)."""
+    check_td3_settings(make_config, settings)

@@ -13,7 +13,11 @@ from typing import Any
 
 from warl.core.errors import ConfigError, check_at_least
 from warl.core.settings import check_choice, check_range
-from warl.core.training.learners.chunk_td3_config import ChunkTD3Config, make_td3_config
+from warl.core.training.learners.chunk_td3_config import (
+    ChunkTD3Config,
+    check_td3_settings,
+    make_td3_config,
+)
 
 LATENT_SOURCES = ("latents", "intermediate")
 
@@ -57,3 +61,8 @@ def make_config(settings: Mapping[str, Any]) -> RLTokenConfig:
         raise ConfigError(f"rl-token: token_dim ({config.token_dim}) must be divisible by "
                           f"token_heads ({config.token_heads})")
     return config
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """`warl train`'s check before any work (without torch: see `check_td3_settings`)."""
+    check_td3_settings(make_config, settings)

@@ -76,6 +76,11 @@ class SB3Algorithm:
         """Every setting at its default (`warl info`)."""
         return make_config(cls.config_class, {}, cls.name).to_dict()
 
+    @classmethod
+    def make_config(cls, settings: Mapping[str, Any]) -> SB3Config:
+        """The settings checked (`warl train` calls this before any work)."""
+        return make_config(cls.config_class, settings, cls.name)
+
     def __init__(self, env: Any, **settings: Any) -> None:
         self.config = make_config(self.config_class, settings, self.name)
         self.observation_space = state_space(env.observation_space)

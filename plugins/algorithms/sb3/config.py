@@ -264,3 +264,16 @@ def policy_kwargs(config: SB3Config, what: str) -> dict[str, Any]:
                               f"module (e.g. relu, tanh, elu)")
         kwargs["activation_fn"] = classes[activation.lower()]
     return kwargs
+
+
+# `warl train`'s checks before any work, one per algorithm id (registry.yaml ``settings``).
+def check_sac(settings: Mapping[str, Any]) -> None:
+    make_config(SACConfig, settings, "sb3/sac")
+
+
+def check_td3(settings: Mapping[str, Any]) -> None:
+    make_config(TD3Config, settings, "sb3/td3")
+
+
+def check_ppo(settings: Mapping[str, Any]) -> None:
+    make_config(PPOConfig, settings, "sb3/ppo")

@@ -8,22 +8,14 @@ reference chunk are executed open-loop, then the model re-infers from the new ob
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from warl.core.errors import ConfigError, ContractError
 from warl.core.world_model import WAOutput, WorldActionModel
-
-
-@dataclass(frozen=True)
-class WABaseConfig:
-    """Attributes:
-    chunk: C, actions executed per inference (HALO-WA's C = 12, so both act at the same rate).
-    """
-
-    chunk: int = 12
+from warl.plugins.algorithms.wa_base.config import WABaseConfig, make_config
 
 
 class WABase:
@@ -41,6 +33,8 @@ class WABase:
             )
         self.chunk = chunk
         self.action_dim = wa_model.action_dim
+
+    make_config = staticmethod(make_config)
 
     @staticmethod
     def default_config() -> dict[str, Any]:

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from warl.core.errors import ConfigError, check_known_settings
+from warl.core.errors import ConfigError
+from warl.core.settings import check_types
 
 OBS_MODES = ("state", "state+rgb")
 
@@ -89,5 +90,20 @@ class WASmallConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WASmallConfig:
-        check_known_settings(cls, data, "warl/wa-small")
-        return cls(**data)
+        return cls(**check_types(cls, data, "warl/wa-small"))
+
+
+# The loader's own keywords (`load_wa_small`), besides the config's fields.
+LOADER_KEYS = ("checkpoint", "pretrained", "train_if_missing", "retrain")
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """`warl train`'s check of ``wa.*`` settings before any work: the loader's keywords and
+    `WASmallConfig` fields, each of its type."""
+    from warl.core.settings import unknown_keys_error
+
+    known = set(LOADER_KEYS) | {f.name for f in dataclasses.fields(WASmallConfig)}
+    unknown = set(settings) - known
+    if unknown:
+        raise unknown_keys_error(unknown, known, "warl/wa-small")
+    WASmallConfig.from_dict({k: v for k, v in settings.items() if k not in LOADER_KEYS})

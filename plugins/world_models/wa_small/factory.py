@@ -14,7 +14,7 @@ from typing import Any
 from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
 from warl.core.errors import ConfigError, IncompatibleModelError
 from warl.core.runs import write_json
-from warl.plugins.world_models.wa_small.config import WASmallConfig
+from warl.plugins.world_models.wa_small.config import WASmallConfig, check_settings
 from warl.plugins.world_models.wa_small.model import MODEL_ID, WASmall
 
 FORMAT = "warl/wa-small"
@@ -129,3 +129,7 @@ def _normalized(value: Any) -> Any:
 def _pretrain_hint(env: str, settings: dict[str, Any]) -> str:
     sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in sorted(settings.items()))
     return f"run `warl pretrain {env} {sets}`".replace("  ", " ").strip()
+
+
+
+load_wa_small.check_settings = check_settings  # type: ignore[attr-defined]

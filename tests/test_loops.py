@@ -1,0 +1,113 @@
+"""The stock loops driven by fake algorithms (tests/fake_algorithms.py) on a real MetaWorld
+env: each trains, logs its metrics in grown columns, checkpoints a numpy array in its state,
+and refuses what it cannot do before any work."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.fake_algorithms import fake_registry
+from warl.core.assemble import assemble
+from warl.core.errors import ConfigError, ContractError
+from warl.core.training.checkpoint import load_run_state
+from warl.core.training.config import make_train_config
+from warl.core.training.log import read_csv
+from warl.core.training.runner import train
+
+ENV = "metaworld/reach"
+QUICK = {"minutes": 0, "env_steps": 1200, "demos": 0, "baseline": False, "eval_trials": 1,
+         "eval_every": 600, "final_trials": 1, "videos": 0, "asynchronous": False,
+         "checkpoint_every": 600, "torch_threads": 1}
+
+
+def _train(algo: str, tmp_path, **settings):
+    registry = fake_registry()
+    world_model = settings.pop("world_model", None)
+    setup = assemble(registry, algo, ENV, show_progress=False, world_model_id=world_model)
+    config = make_train_config({**QUICK, **settings})
+    return train(setup, config, tmp_path, registry, show_progress=False), setup.algorithm
+
+
+@pytest.mark.parametrize("algo", ["fake/off-policy", "fake/rounds", "fake/on-policy"])
+def test_a_fake_algorithm_drives_its_stock_loop(algo, tmp_path):
+    result, algorithm = _train(algo, tmp_path)
+    c = result.counters
+    assert c.stage == "done" and c.env_steps >= 1200 and c.updates == algorithm.updates > 0
+    rows = read_csv(tmp_path / "train.csv")
+    assert [int(r["episode"]) for r in rows] == list(range(1, len(rows) + 1))
+    # The algorithm's own metric grew a column (a round's metrics go to rounds.csv).
+    table = read_csv(tmp_path / ("rounds.csv" if algo == "fake/rounds" else "train.csv"))
+    assert any(r["fake_loss"] for r in table)
+    assert len(read_csv(tmp_path / "eval.csv")) >= 2
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["stages_done"] == [] and state["stage"] == "done"
+    restored = type(algorithm)(setup_env())
+    load_run_state(tmp_path, restored, _NoReplay())
+    assert isinstance(restored.history, np.ndarray)
+    if algo == "fake/rounds":
+        assert len(read_csv(tmp_path / "rounds.csv")) == c.rounds
+    if algo == "fake/on-policy":
+        assert algorithm.seen.count("groups=2") == c.groups // 2 > 0
+
+
+def test_on_policy_groups_start_from_one_state_with_their_own_noise(tmp_path, monkeypatch):
+    from warl.core.training.collector import Collector
+
+    calls = []
+    episode = Collector.episode
+
+    def spy(self, policy_state, seed, explore=True, noise_seed=None):
+        calls.append((seed, noise_seed))
+        return episode(self, policy_state, seed, explore, noise_seed)
+
+    monkeypatch.setattr(Collector, "episode", spy)
+    _train("fake/on-policy", tmp_path, env_steps=1000, eval_trials=0)
+    assert len(calls) == 4
+    (s0, n0), (s1, n1), (s2, n2), (s3, n3) = calls
+    assert s0 == s1 and s2 == s3 and s0 != s2  # a group resets from one state
+    assert len({n0, n1, n2, n3}) == 4  # each episode samples its own noise
+
+
+def test_imagination_counts_imagined_steps_apart(tmp_path):
+    result, _ = _train("fake/imagination", tmp_path, world_model="fake/world-model",
+                       imagined_steps=300, env_steps=1)
+    c = result.counters
+    assert c.imagined_steps >= 300 and c.env_steps == 0 and c.updates > 0
+    rows = read_csv(tmp_path / "train.csv")
+    assert rows and all(int(r["env_steps"]) == 0 for r in rows)
+    assert int(rows[-1]["imagined_steps"]) == c.imagined_steps
+    # Evaluations stay in the real env.
+    assert int(read_csv(tmp_path / "eval.csv")[-1]["mean_episode_length"].split(".")[0]) > 0
+
+
+def test_needs_are_provided_or_refused_before_any_work(tmp_path):
+    registry = fake_registry()
+    with pytest.raises(ConfigError, match="--world-model"):
+        assemble(registry, "fake/imagination", ENV, show_progress=False)
+    with pytest.raises(ConfigError, match="does not use a world model"):
+        assemble(registry, "fake/off-policy", ENV, show_progress=False,
+                 world_model_id="fake/world-model")
+
+
+def test_an_algorithm_without_train_is_refused_and_a_legacy_one_still_trains(tmp_path,
+                                                                             capsys):
+    with pytest.raises(ContractError, match="no train"):
+        _train("fake/nothing", tmp_path / "nothing")
+    result, _ = _train("fake/legacy", tmp_path / "legacy")
+    assert result.counters.updates > 0
+    err = capsys.readouterr().err
+    assert "warl 0.1 interface" in err and "off_policy(session, self)" in err
+
+
+def setup_env():
+    import warl
+
+    return warl.make(ENV)
+
+
+class _NoReplay:
+    def load(self, directory) -> None:
+        pass
