@@ -38,7 +38,7 @@ DETERMINISM_STEPS = 15
 @dataclass
 class CheckResult:
     name: str
-    status: str  # pass | fail | skip
+    status: str  # pass | fail | skip | warn
     message: str = ""
 
 
@@ -61,6 +61,10 @@ class CheckReport:
 
 class Skip(Exception):
     """A check that does not apply (its reason is reported as 'skip')."""
+
+
+class Warn(Exception):
+    """A check that passes with a note the author should act on (reported as 'warn')."""
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -287,14 +291,15 @@ ENV_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
 
 
 def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckReport:
-    """Run the conformance suite of the plugin's kind (envs and world models)."""
-    from warl.core import check_models
+    """Run the conformance suite of the plugin's kind (envs, algorithms, world models)."""
+    from warl.core import check_algorithms, check_models, check_training
 
     registry = registry or default_registry()
     spec = registry.get(plugin_id)
     report = CheckReport(plugin_id)
     suites = {
-        "env": [*SHARED_CHECKS, *ENV_CHECKS],
+        "env": [*SHARED_CHECKS, *ENV_CHECKS, *check_training.ENV_TRAINING_CHECKS],
+        "algorithm": [*SHARED_CHECKS, *check_algorithms.ALGORITHM_CHECKS],
         "world_model": [*SHARED_CHECKS, *check_models.WORLD_MODEL_CHECKS],
     }
     if spec.kind not in suites:
@@ -307,10 +312,14 @@ def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckRepor
                 report.results.append(CheckResult(name, "pass", check(ctx)))
             except Skip as skip:
                 report.results.append(CheckResult(name, "skip", str(skip)))
+            except Warn as warn:
+                report.results.append(CheckResult(name, "warn", str(warn)))
             except Exception as exc:
                 detail = str(exc) if isinstance(exc, ContractError) else traceback.format_exc()
                 report.results.append(CheckResult(name, "fail", detail.strip()))
     finally:
         if "env" in ctx:
             ctx["env"].close()
+        if spec.kind == "algorithm":
+            check_algorithms.cleanup(ctx)
     return report

@@ -47,3 +47,4 @@ def test_checker_catches_a_broken_env():
     report = check_plugin("bad/no-success", registry)
     failed = {r.name: r.message for r in report.results if r.status == "fail"}
     assert "info['success']" in failed["success_and_instruction"]
+    assert "render_mode" in failed["render_mode"]  # what `warl train` asks for videos

@@ -17,13 +17,18 @@ def add_commands(commands: Any) -> None:
         help="run the conformance suite on a plugin",
         description="Every kind: JSON defaults, light registration module, import without "
         "prompts. Envs: make, contract spaces, gymnasium's check_env, success/instruction info, "
-        "seeding determinism and chunk semantics. World models (built from the spec's "
-        "check_kwargs): WorldActionModel shapes, seeded sampling, batch independence, frozen "
-        "weights, state-dict round trip, refusal of malformed batches, WorldModel methods.",
+        "seeding determinism, chunk semantics, and what warl train asks (render_mode for "
+        "videos, the default deployment gap, the scripted expert if any). Algorithms (on a "
+        "small env with an untrained WA model): the settings checker, the contract (or how to "
+        "port a warl 0.1 plugin), chunk shapes from act and the rollout policy, a short "
+        "train(session) that changes parameters, and a bit-identical next update after a "
+        "state-dict round trip. World models (built from the spec's check_kwargs): "
+        "WorldActionModel shapes, seeded sampling, batch independence, frozen weights, "
+        "state-dict round trip, refusal of malformed batches, WorldModel methods.",
     )
     p.add_argument("id", nargs="?", help="plugin id")
     p.add_argument("--all", action="store_true",
-                   help="check every registered env and world model")
+                   help="check every registered env, algorithm and world model")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_check)
 
@@ -34,7 +39,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     registry = default_registry()
     if bool(args.id) == bool(args.all):
         raise ConfigError("give either an id or --all (e.g. `warl check metaworld/reach`)")
-    ids = [*registry.ids("env"), *registry.ids("world_model")] if args.all else [args.id]
+    ids = [*registry.ids("env"), *registry.ids("algorithm"), *registry.ids("world_model")] \
+        if args.all else [args.id]
     reports = []
     for plugin_id in ids:
         spec = registry.get(plugin_id)

@@ -198,12 +198,14 @@ class Session:
 
     # --- collecting and evaluating ----------------------------------------------------------
     def collect(self, policy_state: Mapping[str, Any] | None = None, seed: int | None = None,
-                explore: bool = True) -> Rollout:
+                explore: bool = True, noise_seed: int | None = None) -> Rollout:
         """One training episode with the rollout policy (weights from ``policy_state`` if
-        given), from ``reset(seed)`` (default: the next training episode's seed); it is not
-        counted: pass it to `record_episode`."""
+        given), from ``reset(seed)`` (default: the next training episode's seed), its sampling
+        seeded by ``noise_seed`` (default ``seed``); it is not counted: pass it to
+        `record_episode`."""
         seed = self.seed_of(self.counters.episodes) if seed is None else seed
-        rollout: Rollout = self.backend.submit("episode", policy_state, seed, explore).result()
+        rollout: Rollout = self.backend.submit("episode", policy_state, seed, explore,
+                                               noise_seed).result()
         return rollout
 
     def evaluate(self, act: Callable[..., Any], trials: int, name: str, videos: int = 0

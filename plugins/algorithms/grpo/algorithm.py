@@ -152,7 +152,7 @@ class GRPO:
             self.updates += 1
         self.head.eval()
         return {"policy_loss": float(loss.detach()), **metrics,
-                "std": float(self.head.log_std.exp().mean()),
+                "std": float(self.head.log_std.detach().exp().mean()),
                 "advantage_abs": float(advantage.abs().mean()),
                 "batch_success": float(batch["episode_success"][first].float().mean()),
                 "updates": c.epochs}
