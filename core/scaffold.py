@@ -55,7 +55,13 @@ def $hook():
 ''')
 
 IMPLS = {
-    "env": ('''"""A 2-D point that must reach a goal: a minimal env following the warl contract."""
+    "env": ("""\"\"\"A 2-D point that must reach a goal: a minimal env following the warl contract.
+
+Everything `warl check` and `warl train` ask of an env: a flat Dict observation with a float32
+``state``; ``info["success"]`` on every step and ``info["instruction"]`` at reset; a sparse
+reward; ``render_mode="rgb_array"`` frames for videos; and (optional) a scripted expert for
+demonstrations and interventions.
+\"\"\"
 
 import gymnasium as gym
 import numpy as np
@@ -63,18 +69,20 @@ from gymnasium import spaces
 
 
 class $cls(gym.Env):
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self, max_episode_steps: int = 50, tolerance: float = 0.05):
+    def __init__(self, max_episode_steps: int = 50, tolerance: float = 0.1,
+                 render_mode: str | None = None):
         self.max_episode_steps = max_episode_steps
         self.tolerance = tolerance
+        self.render_mode = render_mode
         self.observation_space = spaces.Dict(
             {"state": spaces.Box(-2.0, 2.0, (4,), dtype=np.float32)}
         )
         self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
 
     def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
+        super().reset(seed=seed)  # seeds self.np_random: same seed, same episode
         self._pos = self.np_random.uniform(-1, 1, 2).astype(np.float32)
         self._goal = self.np_random.uniform(-1, 1, 2).astype(np.float32)
         self._t = 0
@@ -88,37 +96,115 @@ class $cls(gym.Env):
         truncated = not success and self._t >= self.max_episode_steps
         return self._obs(), float(success), success, truncated, {"success": success}
 
+    def render(self):
+        \"\"\"A 64 x 64 top view: the point in red, the goal in green.\"\"\"
+        frame = np.full((64, 64, 3), 255, np.uint8)
+        for xy, colour in ((self._goal, (0, 160, 0)), (self._pos, (200, 0, 0))):
+            col, row = ((np.asarray(xy) + 1) * 31.5).astype(int)
+            frame[max(0, 63 - row - 2):64 - row + 1, max(0, col - 2):col + 3] = colour
+        return frame
+
+    def scripted_expert(self):
+        \"\"\"Heads straight for the goal (demonstrations, interventions).\"\"\"
+        return lambda obs: np.clip(10 * (obs["state"][2:] - obs["state"][:2]), -1, 1)
+
     def _obs(self):
         return {"state": np.concatenate([self._pos, self._goal]).astype(np.float32)}
-''', "{'max_episode_steps': 50}"),
-    "algorithm": ('''"""A random-chunk algorithm: the template of the warl algorithm interface."""
+""", "{'max_episode_steps': 50}"),
+    "algorithm": ("""\"\"\"Reward-weighted regression (Peters and Schaal, 2007) on action chunks:
+a minimal trainable warl algorithm, to grow your own from.
+
+The contract (docs/plugins.md): ``needs``, ``act``, ``train(session)``, ``state_dict`` and
+``load_state_dict``. ``train`` runs a stock loop, here ``rounds``: a round of episodes with
+one fixed policy, then updates on everything collected, so the loop asks for the members of
+its `Rounds` protocol too (``make_policy``, ``policy_state``, ``update``, ``batch_size``,
+``episodes_per_round``, ``updates_per_round``).
+\"\"\"
+
+import copy
 
 import numpy as np
+import torch
+
+from warl.core.training.loops import rounds
+
+
+class GaussianPolicy:
+    \"\"\"What a rollout worker runs: tanh(W state) repeated over the chunk, plus Gaussian
+    noise while exploring. The RL state stored in replay is the ``state`` vector.\"\"\"
+
+    def __init__(self, linear, chunk, noise, seed):
+        self.linear, self.chunk, self.noise, self.seed = linear, chunk, noise, seed
+        self.rng = np.random.default_rng(seed)
+
+    def reseed(self, seed):
+        self.rng = np.random.default_rng([self.seed, seed])
+
+    def load_policy_state(self, state):
+        self.linear.load_state_dict(state)
+
+    def features(self, observation, wa_output):
+        return {"state": np.asarray(observation["state"], np.float32)}
+
+    def act(self, observation, wa_output=None, explore=False):
+        state = torch.as_tensor(self.features(observation, wa_output)["state"])
+        with torch.no_grad():
+            action = torch.tanh(self.linear(state)).numpy()
+        chunk = np.repeat(action[None], self.chunk, 0)
+        if explore:
+            chunk = chunk + self.rng.normal(0.0, self.noise, chunk.shape)
+        return np.clip(chunk, -1, 1).astype(np.float32)
 
 
 class $cls:
-    needs = frozenset()
+    needs = frozenset()  # no WA model, demonstrations or interventions
 
-    def __init__(self, env, chunk: int = 4, seed: int = 0):
-        self.action_space = env.action_space
-        self.chunk = chunk
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, env, chunk: int = 4, episodes_per_round: int = 4,
+                 updates_per_round: int = 20, batch_size: int = 64, lr: float = 1e-2,
+                 noise: float = 0.3, temperature: float = 0.2, seed: int = 0):
+        self.chunk, self.batch_size = chunk, batch_size
+        self.episodes_per_round, self.updates_per_round = episodes_per_round, updates_per_round
+        self.noise, self.temperature, self.seed = noise, temperature, seed
+        torch.manual_seed(seed)
+        state_dim = env.observation_space["state"].shape[0]
+        self.linear = torch.nn.Linear(state_dim, env.action_space.shape[0])
+        self.optimizer = torch.optim.Adam(self.linear.parameters(), lr=lr)
         self.updates = 0
 
+    def train(self, session):
+        rounds(session, self)
+
+    def make_policy(self):
+        return GaussianPolicy(copy.deepcopy(self.linear), self.chunk, self.noise, self.seed)
+
+    def policy_state(self):
+        return {k: v.detach().clone() for k, v in self.linear.state_dict().items()}
+
     def act(self, observation, wa_output=None, explore=False):
-        low, high = self.action_space.low, self.action_space.high
-        return self.rng.uniform(low, high, (self.chunk, *low.shape)).astype(np.float32)
+        return GaussianPolicy(self.linear, self.chunk, self.noise, self.seed).act(
+            observation, wa_output, explore)
 
     def update(self, batch):
+        \"\"\"Regress the first action of each chunk, each transition weighted by
+        exp(episode success / temperature): successful episodes count more.\"\"\"
+        state, target = batch["obs", "state"].float(), batch["action"][:, 0].float()
+        weight = torch.softmax(batch["success"].float() / self.temperature, 0)
+        loss = (weight * ((torch.tanh(self.linear(state)) - target) ** 2).sum(-1)).sum()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
         self.updates += 1
-        return {"updates": float(self.updates)}
+        return {"rwr_loss": float(loss.detach())}
 
     def state_dict(self):
-        return {"updates": self.updates}
+        return {"linear": self.linear.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "updates": self.updates}
 
     def load_state_dict(self, state):
+        self.linear.load_state_dict(state["linear"])
+        self.optimizer.load_state_dict(state["optimizer"])
         self.updates = int(state["updates"])
-''', "{'chunk': 4}"),
+""", "{'chunk': 4}"),
     "world_model": ('''"""A world-action model template: put your model's inference in `infer`."""
 
 import numpy as np
@@ -186,9 +272,9 @@ def scaffold_plugin(name: str, kind: str, parent: Path) -> Path:
     if root.exists():
         raise ConfigError(f"{root} already exists; pick another name or directory")
     pkg = _identifier(name)
-    impl = {"env": "reach", "algorithm": "random", "world_model": "zero", "reward": "near"}[kind]
-    cls = {"env": "PointReachEnv", "algorithm": "RandomChunks", "world_model": "ZeroWA",
-           "reward": "NearOrigin"}[kind]
+    impl = {"env": "reach", "algorithm": "rwr", "world_model": "zero", "reward": "near"}[kind]
+    cls = {"env": "PointReachEnv", "algorithm": "RewardWeightedRegression",
+           "world_model": "ZeroWA", "reward": "NearOrigin"}[kind]
     impl_source, defaults = IMPLS[kind]
     values = {
         "dist": f"warl-{name}" if not name.startswith("warl-") else name,

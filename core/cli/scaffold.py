@@ -26,5 +26,15 @@ def cmd_new_plugin(args: argparse.Namespace) -> int:
     from warl.core.scaffold import scaffold_plugin
 
     root = scaffold_plugin(args.name, args.kind, args.dir)
-    print(f"created {root}\nnext: pip install -e {root} && warl list && pytest {root}")
+    impl = {"env": "reach", "algorithm": "rwr", "world_model": "zero", "reward": "near"}
+    plugin_id = f"{args.name}/{impl[args.kind]}"
+    steps = [f"pip install -e {root}", "warl list", f"pytest {root}"]
+    if args.kind in ("env", "algorithm", "world_model"):
+        steps.append(f"warl check {plugin_id}")
+    if args.kind == "algorithm":
+        steps.append(f"warl train {plugin_id} --env metaworld/reach --set train.env_steps=2000")
+    if args.kind == "env":
+        steps.append(f"warl train sb3/sac --env {plugin_id} --set train.env_steps=2000")
+    print(f"created {root}\nnext:\n" + "\n".join(f"  {step}" for step in steps))
+    print("docs/plugins.md explains the contract of each kind.")
     return 0

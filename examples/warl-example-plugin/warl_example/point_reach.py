@@ -12,11 +12,13 @@ from gymnasium import spaces
 class PointReachEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     """State: point and goal positions (float32). Action: a 2-D velocity. Sparse reward."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self, max_episode_steps: int = 60, tolerance: float = 0.1) -> None:
+    def __init__(self, max_episode_steps: int = 60, tolerance: float = 0.1,
+                 render_mode: str | None = None) -> None:
         self.max_episode_steps = max_episode_steps
         self.tolerance = tolerance
+        self.render_mode = render_mode  # warl train / warl eval record videos with rgb_array
         self.observation_space = spaces.Dict(
             {"state": spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)}
         )
@@ -40,6 +42,14 @@ class PointReachEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         success = bool(np.linalg.norm(self._pos - self._goal) < self.tolerance)
         truncated = not success and self._t >= self.max_episode_steps
         return self._obs(), float(success), success, truncated, {"success": success}
+
+    def render(self) -> np.ndarray:
+        """A 64 x 64 top view: the point in red, the goal in green."""
+        frame = np.full((64, 64, 3), 255, np.uint8)
+        for xy, colour in ((self._goal, (0, 160, 0)), (self._pos, (200, 0, 0))):
+            col, row = ((np.asarray(xy) + 1) * 31.5).astype(int)
+            frame[max(0, 61 - row):64 - row + 1, max(0, col - 2):col + 3] = colour
+        return frame
 
     def scripted_expert(self):
         """Heads straight for the goal (used by `warl demos collect`)."""

@@ -1,4 +1,7 @@
-"""An algorithm plugin implementing warl's `Algorithm` interface with random chunks."""
+"""A random baseline: an evaluation-only algorithm plugin (it acts, it has nothing to train).
+
+`warl train example/random-chunks` evaluates it; a trainable algorithm has ``train(session)``
+instead (see `warl new-plugin --kind algorithm` and docs/plugins.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import numpy as np
 
 class RandomChunks:
     needs: frozenset[str] = frozenset()
+    evaluation_only = True
 
     def __init__(self, env: Any, chunk: int = 4, seed: int = 0) -> None:
         self.low, self.high = env.action_space.low, env.action_space.high
