@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from warl.core.errors import ContractError
+from warl.core.errors import ConfigError, ContractError
 
 if TYPE_CHECKING:
     import torch
@@ -271,3 +271,17 @@ def inference_latency(model: WorldActionModel, env_id: str, registry: Any = None
         model.infer(batch)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def check_chunk(chunk: int, model: WorldActionModel, who: str) -> None:
+    """Refuse a chunk C outside [1, H] of the WA model's reference chunk."""
+    if not 1 <= chunk <= model.horizon:
+        raise ConfigError(f"{who}: chunk must be between 1 and the WA model's horizon "
+                          f"({model.horizon}), got {chunk}")
+
+
+def torch_device() -> Any:
+    """Where an algorithm trains: the GPU when there is one."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

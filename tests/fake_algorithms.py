@@ -185,7 +185,7 @@ def fake_registry() -> Any:
                 for name, cls in (("off-policy", "FakeOffPolicy"), ("rounds", "FakeRounds"),
                                   ("on-policy", "FakeOnPolicy"),
                                   ("imagination", "FakeImagination"), ("legacy", "FakeLegacy"),
-                                  ("nothing", "FakeNothing"))]
+                                  ("nothing", "FakeNothing"), ("wa-tuner", "FakeWATuner"))]
 
     def world_models() -> list[dict[str, Any]]:
         return [{"id": "fake/world-model", "kind": "world_model",
@@ -215,3 +215,22 @@ class FakeNothing:
 
     def act(self, observation: Any, wa_output: Any = None, explore: bool = False) -> Any:
         return np.zeros((1, 4), np.float32)
+
+
+class FakeWATuner(FakeOffPolicy):
+    """Fine-tunes its WA model (a fake update: a step on one of its tensors), as WAM-RL will:
+    the rollout side, the checkpoint and `warl eval --run` must all see the new weights."""
+
+    needs = frozenset({"wa_model"})
+    trains_wa_model = True
+    chunk = 4
+
+    def __init__(self, env: Any, wa_model: Any, **settings: Any) -> None:
+        super().__init__(env, **settings)
+        self.wa_model = wa_model
+        self.tuned = next(iter(wa_model.parameters()))
+
+    def update(self, batch: Any) -> dict[str, float]:
+        with torch.no_grad():
+            self.tuned.add_(0.01)
+        return super().update(batch)

@@ -38,3 +38,20 @@ def test_documented_example_registers(hook):
         env = registry.make(spec.id)
         assert env.reset(seed=0)[1]["instruction"] and env.max_episode_steps == 100
         env.close()
+
+
+def test_the_algorithm_contract_is_documented_whole():
+    """Every member of every loop Protocol, every `needs` value and every public member of the
+    Session appears in docs/plugins.md."""
+    from warl.core.training import contract
+    from warl.core.training.session import Session
+
+    text = DOC.read_text()
+    protocols = [contract.Trainable, contract.RolloutPolicy, *contract.FAMILIES.values()]
+    names = {m for p in protocols for m in contract.members(p)}
+    names |= set(contract.NEEDS)
+    names |= {n for n in vars(Session) if not n.startswith("_")}
+    names |= {"setup", "registry", "show_progress", "algorithm", "algorithm_id", "env_id", "log"}
+    undocumented = sorted(n for n in names if f"`{n}" not in text and f"{n}(" not in text
+                          and f" {n}" not in text)
+    assert not undocumented, f"document in docs/plugins.md: {undocumented}"

@@ -93,7 +93,8 @@ def _batch(model, algorithm, size: int = 8) -> TensorDict:
 
     obs = synthetic_observations(model, (size,))
     wa = model.infer(obs, "")
-    rows = [algorithm.features({k: v[i] for k, v in obs.items()}, wa.index(i))
+    policy = algorithm.make_policy()
+    rows = [policy.features({k: v[i] for k, v in obs.items()}, wa.index(i))
             for i in range(size)]
     state = {k: torch.as_tensor(np.stack([r[k] for r in rows])) for k in rows[0]}
     chunk = algorithm.chunk

@@ -111,3 +111,74 @@ def setup_env():
 class _NoReplay:
     def load(self, directory) -> None:
         pass
+
+
+def test_a_fine_tuned_wa_model_reaches_the_rollout_side_the_checkpoint_and_eval(tmp_path):
+    import argparse
+
+    import torch
+
+    from warl.core.cli.evaluating import _trained
+    from warl.core.training.log import RunLog
+    from warl.core.training.run import make_request
+    from warl.core.training.session import Session
+
+    registry = fake_registry()
+    wa = {"pretrained": False, "obs_mode": "state", "hidden": 64}
+    setup = assemble(registry, "fake/wa-tuner", ENV, wa_settings=wa, show_progress=False)
+    frozen = {k: v.clone() for k, v in setup.wa_model.state_dict().items()}
+    config = make_train_config({**QUICK, "eval_trials": 0})
+    session = Session(setup, config, tmp_path, registry, show_progress=False)
+    session.log = RunLog(tmp_path)
+    assert session.collector.wa_model is not setup.wa_model  # the worker has its own copy
+    setup.algorithm.train(session)
+    session.checkpoint()
+    trained = setup.wa_model.state_dict()
+    assert any(not torch.equal(frozen[k], trained[k]) for k in frozen)
+    session.collect(session.rollout_state(), seed=3)  # the worker loads the tuned weights
+    worker = session.collector.wa_model.state_dict()
+    assert all(torch.equal(worker[k], trained[k]) for k in trained)
+    # Resume and `warl eval --run` load the tuned weights, not the frozen model.
+    request = make_request("fake/wa-tuner", ENV, {"wa": wa})
+    (tmp_path / "config.json").write_text(json.dumps({"request": request}))
+    args = argparse.Namespace(run=tmp_path, algo=None, env=None, sets=None, wa_sets=None,
+                              videos=0, quiet=True, gap="default", variant=None)
+    evaluated, _, _ = _trained(args, registry)
+    loaded = evaluated.wa_model.state_dict()
+    assert all(torch.equal(loaded[k], trained[k]) for k in trained)
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_the_imagination_loop_resumes_exactly(tmp_path, monkeypatch):
+    from warl.core.training.session import Session
+
+    settings = {"world_model": "fake/world-model", "imagined_steps": 600, "env_steps": 1,
+                "checkpoint_every": 1, "eval_trials": 0}
+    _train("fake/imagination", tmp_path / "reference", **dict(settings))
+    checkpoint = Session.checkpoint
+
+    def killed_after_a_checkpoint_in_training(self: Session) -> None:
+        checkpoint(self)
+        if self.counters.stage == "train" and self.counters.imagined_steps > 200:
+            raise _Killed
+
+    monkeypatch.setattr(Session, "checkpoint", killed_after_a_checkpoint_in_training)
+    # Checkpoints come from the schedule (every env step, i.e. every tick here).
+    with pytest.raises(_Killed):
+        _train("fake/imagination", tmp_path / "killed", **dict(settings))
+    monkeypatch.undo()
+    registry = fake_registry()
+    setup = assemble(registry, "fake/imagination", ENV, show_progress=False,
+                     world_model_id="fake/world-model")
+    config = make_train_config({**QUICK, **{k: v for k, v in settings.items()
+                                            if k != "world_model"}})
+    train(setup, config, tmp_path / "killed", registry, resume=True, show_progress=False)
+
+    def rows(run):
+        return [{k: v for k, v in r.items() if k not in ("wall_s", "updates_per_s")}
+                for r in read_csv(run / "train.csv")]
+
+    assert rows(tmp_path / "killed") == rows(tmp_path / "reference")

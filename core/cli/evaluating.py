@@ -115,10 +115,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     """The run folder's algorithm with its last checkpoint loaded, and what to evaluate."""
-    import torch
-
     from warl.core.errors import ConfigError
-    from warl.core.training.checkpoint import checkpoint_dir
+    from warl.core.training.checkpoint import checkpoint_dir, load_trained
     from warl.core.training.run import assemble_request, read_request
 
     if args.algo or args.env or args.sets or args.wa_sets:
@@ -132,9 +130,9 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
                              show_progress=not args.quiet,
                              gap=None if args.gap == "default" else args.gap)
     algorithm = setup.algorithm
-    # Our own checkpoint files: tensors, numbers and strings only.
-    algorithm.load_state_dict(torch.load(checkpoint / "algorithm.pt", map_location="cpu",
-                                         weights_only=True))
+    # The trained weights, and the WA model's when the algorithm fine-tuned it: those are
+    # evaluated, not the cached frozen model.
+    load_trained(checkpoint, algorithm, request["algo"], setup.wa_model)
     if args.variant is None:
         return setup, algorithm.act, request["algo"]
     variants = algorithm.variants() if hasattr(algorithm, "variants") else {}

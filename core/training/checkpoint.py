@@ -1,6 +1,7 @@
 """A run's checkpoint: everything needed to continue exactly where it stopped.
 
-``checkpoint/`` holds ``algorithm.pt`` (networks, optimizers, counters), ``rng.pt`` (torch,
+``checkpoint/`` holds ``algorithm.pt`` (networks, optimizers, counters), ``wa_model.pt`` (the WA
+model's weights, when the algorithm fine-tunes it), ``rng.pt`` (torch,
 numpy and Python RNG states), ``replay/`` (both buffers with their write cursors) and
 ``state.json`` (loop counters). It is written into ``checkpoint.tmp`` and swapped in by
 renames, so a run killed at any instant (kill -9 included) leaves one complete checkpoint.
@@ -20,6 +21,7 @@ import numpy as np
 from warl.core.errors import ConfigError
 
 CHECKPOINT = "checkpoint"
+WA_MODEL = "wa_model.pt"  # the WA model's weights, when the algorithm fine-tunes it
 
 
 def rng_state() -> dict[str, Any]:
@@ -90,7 +92,9 @@ def from_saved(value: Any) -> Any:
 
 
 def save_run_state(run_dir: Path, algorithm: Any, replay: Any, counters: Mapping[str, Any],
-                   who: str = "the algorithm") -> Path:
+                   who: str = "the algorithm", wa_model: Any = None) -> Path:
+    """Write the checkpoint; ``wa_model`` (an algorithm that fine-tunes its WA model) is
+    saved as ``wa_model.pt``."""
     import torch
 
     final, tmp, old = (run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.tmp",
@@ -98,6 +102,8 @@ def save_run_state(run_dir: Path, algorithm: Any, replay: Any, counters: Mapping
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     torch.save(to_saveable(algorithm.state_dict(), "", who), tmp / "algorithm.pt")
+    if wa_model is not None:
+        torch.save(wa_model.state_dict(), tmp / WA_MODEL)
     torch.save(rng_state(), tmp / "rng.pt")
     replay.save(tmp / "replay")
     (tmp / "state.json").write_text(json.dumps(dict(counters), indent=2))
@@ -117,13 +123,11 @@ def checkpoint_dir(run_dir: Path) -> Path | None:
     return None
 
 
-def load_run_state(run_dir: Path, algorithm: Any, replay: Any, who: str = "the algorithm"
-                   ) -> dict[str, Any]:
+def load_trained(directory: Path, algorithm: Any, who: str, wa_model: Any = None) -> None:
+    """Load a checkpoint folder's algorithm state, and its fine-tuned WA model's weights
+    into ``wa_model`` when the checkpoint has them (what `warl eval --run` evaluates)."""
     import torch
 
-    directory = checkpoint_dir(run_dir)
-    if directory is None:
-        raise ConfigError(f"{run_dir} has no checkpoint to resume from")
     # Our own files: tensors, numbers and strings; the safe loader suffices.
     try:
         state = torch.load(directory / "algorithm.pt", map_location="cpu", weights_only=True)
@@ -132,6 +136,19 @@ def load_run_state(run_dir: Path, algorithm: Any, replay: Any, who: str = "the a
                           f"({type(exc).__name__}: {str(exc).splitlines()[0]}); start a new "
                           f"run, or resume from a copy of the run folder") from None
     algorithm.load_state_dict(from_saved(state))
+    if wa_model is not None and (directory / WA_MODEL).is_file():
+        wa_model.load_state_dict(torch.load(directory / WA_MODEL, map_location="cpu",
+                                            weights_only=True))
+
+
+def load_run_state(run_dir: Path, algorithm: Any, replay: Any, who: str = "the algorithm",
+                   wa_model: Any = None) -> dict[str, Any]:
+    import torch
+
+    directory = checkpoint_dir(run_dir)
+    if directory is None:
+        raise ConfigError(f"{run_dir} has no checkpoint to resume from")
+    load_trained(directory, algorithm, who, wa_model)
     replay.load(directory / "replay")
     set_rng_state(torch.load(directory / "rng.pt", weights_only=True))
     counters: dict[str, Any] = json.loads((directory / "state.json").read_text())

@@ -39,6 +39,15 @@ class Policy(Protocol):
 
 
 @dataclass
+class RolloutState:
+    """A policy state plus the WA model's weights, for an algorithm that fine-tunes its WA
+    model: the worker loads both before an episode or an evaluation."""
+
+    policy: Mapping[str, Any] | None
+    wa_model: Mapping[str, Any]
+
+
+@dataclass
 class Rollout:
     """One collected episode and how long it took."""
 
@@ -60,6 +69,14 @@ class Collector:
         if self.wa_model is not None and _intervenes(env):
             env.refill = self.refill
 
+    def _load(self, state: Any) -> Any:
+        """Load a `RolloutState`'s WA weights; returns the policy state to load."""
+        if isinstance(state, RolloutState):
+            assert self.wa_model is not None
+            self.wa_model.load_state_dict(state.wa_model)
+            return state.policy
+        return state
+
     def refill(self, obs: Any, remaining: int) -> np.ndarray:
         """After an intervention the WA model re-infers to finish the chunk (HALO-WA 3.3)."""
         output = self._infer(obs, self._instruction)
@@ -76,6 +93,7 @@ class Collector:
         policy's and the WA model's sampling are seeded with ``noise_seed`` (default ``seed``:
         a group of episodes from one initial state gives each its own)."""
         start = time.perf_counter()
+        policy_state = self._load(policy_state)
         if policy_state is not None:
             self.policy.load_policy_state(policy_state)
         noise = seed if noise_seed is None else noise_seed
@@ -105,6 +123,7 @@ class Collector:
     def evaluation(self, policy_state: Mapping[str, Any] | None, seeds: list[int],
                    video_dir: Any = None, videos: int = 0) -> EvalResult:
         """Deterministic trials on fixed seeds (`warl.core.evaluate.evaluate`)."""
+        policy_state = self._load(policy_state)
         if policy_state is not None:
             self.policy.load_policy_state(policy_state)
         return evaluate(self.eval_env, self.policy.act, self.wa_model, seeds, video_dir, videos)

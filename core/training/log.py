@@ -6,7 +6,8 @@ evaluation; an algorithm may add tables of its own (``rounds.csv``, ``distill.cs
 come first, and a metric seen for the first time adds a column (the file is rewritten with the
 wider header; earlier rows leave it empty). On resume, rows logged after the checkpoint are
 dropped (they will be produced again), and TensorBoard is opened with ``purge_step`` so its
-curves do not double back either.
+curves do not double back either. Rows are placed by "steps": env steps plus imagined steps
+(in a world-model env), so imagination-only runs resume as exactly as real ones.
 """
 
 from __future__ import annotations
@@ -23,11 +24,18 @@ EVAL_COLUMNS = ("env_steps", "wall_s", "updates", "success_rate", "ci_low", "ci_
                 "mean_episode_length", "trials")
 
 
+def steps_of(row: Mapping[str, Any]) -> float:
+    """Where a row stands: its env steps plus its imagined steps."""
+    return sum(float(row[k]) for k in ("env_steps", "imagined_steps")
+               if row.get(k) not in (None, ""))
+
+
 class CsvLog:
     """Append-only CSV whose columns grow; ``keep_until`` drops rows past a checkpoint (by
-    ``env_steps``) and ``None`` keeps every row."""
+    `steps_of`, or by ``episode`` for ``train.csv``) and ``None`` keeps every row."""
 
-    def __init__(self, path: Path, columns: Sequence[str], keep_until: int | None) -> None:
+    def __init__(self, path: Path, columns: Sequence[str], keep_until: int | None,
+                 key: str = "steps") -> None:
         self.path, self.columns = path, list(columns)
         if path.is_file():
             rows = read_csv(path)
@@ -35,8 +43,8 @@ class CsvLog:
                 header = next(csv.reader(f), [])
             self.columns += [c for c in header if c not in self.columns]
             if keep_until is not None:
-                rows = [r for r in rows if "env_steps" not in r or r["env_steps"] in ("", None)
-                        or float(r["env_steps"]) <= keep_until]
+                rows = [r for r in rows if (steps_of(r) if key == "steps"
+                                            else float(r.get(key) or 0)) <= keep_until]
             self._rewrite(rows)
         else:
             self._rewrite([])
@@ -75,11 +83,16 @@ def column(rows: list[dict[str, Any]], name: str) -> list[float]:
 
 
 class RunLog:
-    """``train.csv``, ``eval.csv`` and named tables of a run folder, plus TensorBoard."""
+    """``train.csv``, ``eval.csv`` and named tables of a run folder, plus TensorBoard.
 
-    def __init__(self, run_dir: Path, resume_step: int | None = None) -> None:
+    ``resume``: the checkpoint's counters (``env_steps``, ``imagined_steps``, ``episodes``)
+    when continuing a run; rows logged after it are dropped."""
+
+    def __init__(self, run_dir: Path, resume: Any = None) -> None:
         self.run_dir = run_dir
-        self.train = CsvLog(run_dir / "train.csv", TRAIN_COLUMNS, resume_step)
+        resume_step = None if resume is None else resume.env_steps + resume.imagined_steps
+        episodes = None if resume is None else resume.episodes
+        self.train = CsvLog(run_dir / "train.csv", TRAIN_COLUMNS, episodes, key="episode")
         self.eval = CsvLog(run_dir / "eval.csv", EVAL_COLUMNS, resume_step)
         self._tables: dict[str, CsvLog] = {}
         self._resume_step = resume_step
@@ -94,7 +107,7 @@ class RunLog:
     def _scalars(self, prefix: str, row: Mapping[str, Any], step_key: str = "env_steps") -> None:
         if self.tensorboard is None or step_key not in row:
             return
-        step = int(row[step_key])
+        step = int(steps_of(row)) if step_key == "env_steps" else int(row[step_key])
         for key, value in row.items():
             if key != step_key and isinstance(value, (int, float)) and not isinstance(
                     value, bool) and math.isfinite(value):

@@ -151,11 +151,12 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
     import torch
 
     torch.set_num_threads(torch_threads(config))
+    run_dir.mkdir(parents=True, exist_ok=True)
     session = Session(setup, config, run_dir, registry, show_progress)
     kind = kind_of(session.algorithm, session.algorithm_id)
     if resume and checkpoint_dir(run_dir) is not None:
         session.resume()
-    session.log = RunLog(run_dir, session.counters.env_steps if resume else None)
+    session.log = RunLog(run_dir, session.counters if resume else None)
     counters = session.counters
     try:
         base = baseline(session)

@@ -11,6 +11,7 @@ algorithm's ``state_dict``) resumes exactly.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,7 +28,14 @@ from warl.core.progress import progress_bar
 from warl.core.registry import Registry
 from warl.core.replay import MixedReplay, make_buffer
 from warl.core.training.checkpoint import load_run_state, save_run_state
-from warl.core.training.collector import Backend, Collector, InlineBackend, Policy, Rollout
+from warl.core.training.collector import (
+    Backend,
+    Collector,
+    InlineBackend,
+    Policy,
+    Rollout,
+    RolloutState,
+)
 from warl.core.training.config import TrainConfig
 from warl.core.training.log import RunLog
 
@@ -96,7 +104,12 @@ class Session:
                                   getattr(self.algorithm, "demo_fraction", 0.5))
         make_policy = getattr(self.algorithm, "make_policy", None)
         self.policy: Policy = make_policy() if make_policy is not None else self.algorithm
-        self.collector = Collector(self._collection_env(), setup.wa_model, self.policy,
+        # An algorithm that fine-tunes its WA model (``trains_wa_model``) gets a rollout copy
+        # of it, refreshed with the policy weights (`rollout_state`): the learner's model
+        # changes while the worker infers.
+        self.trains_wa_model = bool(getattr(self.algorithm, "trains_wa_model", False))
+        rollout_wa = copy.deepcopy(setup.wa_model) if self.trains_wa_model else setup.wa_model
+        self.collector = Collector(self._collection_env(), rollout_wa, self.policy,
                                    eval_env=setup.env)
         self.backend: Backend = InlineBackend(self.collector)
         self.log: RunLog | None = None
@@ -177,23 +190,22 @@ class Session:
 
     def budget_left(self) -> bool:
         """Whether real env steps, episodes, updates and online minutes all remain."""
-        self.start_online()
-        assert self._online_start is not None
         c, counters = self.config, self.counters
-        counters.online_s = self.wall() - self._online_start
-        return (counters.env_steps < c.env_steps
-                and (not c.episodes or counters.episodes < c.episodes)
-                and (not c.updates or counters.updates < c.updates)
-                and (not c.minutes or counters.online_s < 60.0 * c.minutes))
+        return self._within(counters.env_steps, c.env_steps) and \
+            (not c.episodes or counters.episodes < c.episodes)
 
     def imagined_budget_left(self) -> bool:
-        """Whether imagined steps (rollouts in a world-model env) and the wall clock remain."""
+        """Whether imagined steps (rollouts in a world-model env), updates and online minutes
+        all remain."""
+        return self._within(self.counters.imagined_steps, self.config.imagined_steps)
+
+    def _within(self, steps: int, budget: int) -> bool:
+        """``steps`` under ``budget``, and the update and wall-clock budgets not spent."""
         self.start_online()
         assert self._online_start is not None
         c, counters = self.config, self.counters
         counters.online_s = self.wall() - self._online_start
-        return (counters.imagined_steps < c.imagined_steps
-                and (not c.updates or counters.updates < c.updates)
+        return (steps < budget and (not c.updates or counters.updates < c.updates)
                 and (not c.minutes or counters.online_s < 60.0 * c.minutes))
 
     # --- collecting and evaluating ----------------------------------------------------------
@@ -281,29 +293,42 @@ class Session:
 
     # --- the schedule -----------------------------------------------------------------------
     def tick(self) -> None:
-        """Evaluate and checkpoint when due (every ``eval_every`` / ``checkpoint_every`` env
-        steps). The evaluation runs in the rollout backend: inline, or beside the learner."""
+        """Evaluate and checkpoint when due (every ``eval_every`` / ``checkpoint_every``
+        steps, real and imagined). The evaluation runs in the rollout backend: inline, or
+        beside the learner."""
         c, counters = self.config, self.counters
+        steps = counters.env_steps + counters.imagined_steps
         if self._pending_eval is not None and self._pending_eval[0].done():
             self.finish_evaluation()
-        if c.eval_trials and counters.env_steps >= counters.next_eval and \
-                self._pending_eval is None:
+        if c.eval_trials and steps >= counters.next_eval and self._pending_eval is None:
             seeds = eval_seeds(c.eval_seed, c.eval_trials)
             future = self.backend.submit("evaluation", self._policy_state(), seeds)
             self._pending_eval = (future, counters.env_steps, counters.updates)
             if future.done():
                 self.finish_evaluation()
-            while counters.next_eval <= counters.env_steps:
+            while counters.next_eval <= steps:
                 counters.next_eval += c.eval_every
-        if counters.env_steps >= counters.next_checkpoint:
-            while counters.next_checkpoint <= counters.env_steps:
+        if steps >= counters.next_checkpoint:
+            while counters.next_checkpoint <= steps:
                 counters.next_checkpoint += c.checkpoint_every
             self.checkpoint()
 
+    def rollout_state(self) -> Any:
+        """What a rollout worker loads before an episode: the algorithm's ``policy_state()``,
+        with the WA model's weights when the algorithm fine-tunes it (`RolloutState`)."""
+        policy = self.algorithm.policy_state()
+        if not self.trains_wa_model:
+            return policy
+        assert self.wa_model is not None
+        wa = {k: v.detach().clone() for k, v in self.wa_model.state_dict().items()}
+        return RolloutState(policy, wa)
+
     def _policy_state(self) -> Any:
         """The weights a rollout worker's policy copy needs (none when the algorithm is its
-        own policy)."""
-        return None if self.policy is self.algorithm else self.algorithm.policy_state()
+        own policy and keeps its WA model frozen)."""
+        if self.policy is self.algorithm and not self.trains_wa_model:
+            return None
+        return self.rollout_state()
 
     def finish_evaluation(self) -> None:
         """Wait for a pending scheduled evaluation and log it."""
@@ -317,8 +342,10 @@ class Session:
 
     def log_evaluation(self, result: EvalResult, env_steps: int, updates: int) -> None:
         low, high = result.wilson_interval()
+        imagined = {"imagined_steps": self.counters.imagined_steps} \
+            if self.counters.imagined_steps else {}
         self.logger.evaluation({
-            "env_steps": env_steps, "wall_s": self.wall(), "updates": updates,
+            "env_steps": env_steps, **imagined, "wall_s": self.wall(), "updates": updates,
             "success_rate": result.success_rate, "ci_low": low, "ci_high": high,
             "mean_episode_length": result.mean_length, "trials": len(result.trials),
         })
@@ -328,10 +355,11 @@ class Session:
         """Save the algorithm, the replay, the RNG states and the counters (atomically)."""
         self.counters.wall_s = self.wall()
         save_run_state(self.run_dir, self.algorithm, self.replay, self.counters.__dict__,
-                       self.algorithm_id)
+                       self.algorithm_id, self.wa_model if self.trains_wa_model else None)
 
     def resume(self) -> None:
-        counters = load_run_state(self.run_dir, self.algorithm, self.replay, self.algorithm_id)
+        counters = load_run_state(self.run_dir, self.algorithm, self.replay, self.algorithm_id,
+                                  self.wa_model if self.trains_wa_model else None)
         if counters.get("stage") in ("online", "distill"):  # a run folder of warl 0.1
             counters["stage"] = "train"
         self.counters = Counters(**counters)

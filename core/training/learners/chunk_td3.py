@@ -150,6 +150,27 @@ class ChunkTD3:
         self.generator.set_state(state["generator"])
         self.updates = int(state["updates"])
 
+    def checkpoint(self, config: Any) -> dict[str, Any]:
+        """The algorithm's state: its settings (``config.to_dict()``) and the learner's."""
+        return {"config": config.to_dict(), **self.state_dict()}
+
+    def restore(self, state: Mapping[str, Any], config: Any, who: str) -> None:
+        """The inverse of `checkpoint`; refuses a state built with other settings."""
+        same_config(state.get("config", {}), config.to_dict(), who)
+        self.load_state_dict(state)
+
+
+def loop_settings(config: ChunkTD3Config, wa_model: Any, who: str
+                  ) -> tuple[int, int, int, int, float, torch.device]:
+    """What the off-policy loop reads from a TD3 + BC algorithm (``chunk``, ``action_dim``,
+    ``batch_size``, ``utd``, ``demo_fraction``) and the device to train on, after checking
+    the chunk against the WA model's horizon."""
+    from warl.core.world_model import check_chunk, torch_device
+
+    check_chunk(config.chunk, wa_model, who)
+    return (config.chunk, int(wa_model.action_dim), config.batch_size, config.utd,
+            config.demo_fraction, torch_device())
+
 
 def same_config(saved: Mapping[str, Any], mine: Mapping[str, Any], who: str) -> None:
     """Refuse a saved state built with other settings, naming each difference (tuples and

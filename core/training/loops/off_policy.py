@@ -48,7 +48,7 @@ def off_policy(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
                 if pending is None and session.budget_left() and (
                         c.asynchronous or not allowed()):
                     seed = session.seed_of(counters.episodes)
-                    pending = backend.submit("episode", algorithm.policy_state(), seed)
+                    pending = backend.submit("episode", session.rollout_state(), seed)
                 if pending is not None and (pending.done() or not allowed()):
                     rollout: Rollout = pending.result()
                     pending = None

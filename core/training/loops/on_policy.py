@@ -71,7 +71,7 @@ def on_policy(session: Any, algorithm: Any, *, same_start: bool = True,
     done = counters.imagined_steps if imagined else counters.env_steps
     with session.progress(label, total, min(done, total)) as advance:
         while budget_left():
-            state = algorithm.policy_state()  # the batch's one policy, sent once
+            state = session.rollout_state()  # the batch's one policy, sent once
             groups: list[list[Rollout]] = []
             episode = counters.episodes  # counters move only once the batch is used
             while len(groups) < algorithm.groups_per_update:

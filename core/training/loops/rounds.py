@@ -25,7 +25,7 @@ def rounds(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
                           min(counters.env_steps, session.config.env_steps)) as advance:
         while session.budget_left():
             episodes: list[Rollout] = []
-            state = algorithm.policy_state()  # the round's one policy, sent once
+            state = session.rollout_state()  # the round's one policy, sent once
             while len(episodes) < algorithm.episodes_per_round and session.budget_left():
                 rollout = session.collect(None if episodes else state)
                 episodes.append(rollout)

@@ -19,11 +19,10 @@ import torch
 from warl.core.envs.contract import STATE_KEY
 from warl.core.training.learners.chunk_td3 import same_config
 from warl.core.training.loops import on_policy
-from warl.core.world_model import WAOutput, WorldActionModel
+from warl.core.world_model import WAOutput, WorldActionModel, check_chunk, torch_device
 from warl.plugins.algorithms.grpo.config import GRPOConfig, make_config
 from warl.plugins.algorithms.grpo.losses import group_advantages, masked_grpo_loss
 from warl.plugins.algorithms.grpo.networks import GaussianChunkHead
-from warl.plugins.algorithms.halo_wa.algorithm import check_chunk, device
 from warl.plugins.algorithms.wa_head.policy import head_features
 
 NAME = "grpo"
@@ -87,7 +86,7 @@ class GRPO:
         check_chunk(c.chunk, wa_model, NAME)
         self.chunk = c.chunk
         self.group_size, self.groups_per_update = c.group_size, c.groups_per_update
-        self.device = device()
+        self.device = torch_device()
         torch.manual_seed(c.seed)
         self.head = GaussianChunkHead(
             state_dim=int(wa_model.observation_shapes[STATE_KEY][0]),

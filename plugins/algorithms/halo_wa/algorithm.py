@@ -17,8 +17,7 @@ import numpy as np
 import torch
 
 from warl.core.envs.contract import STATE_KEY
-from warl.core.errors import ConfigError
-from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
+from warl.core.training.learners.chunk_td3 import ChunkTD3, loop_settings
 from warl.core.training.loops import bc_warmup, off_policy
 from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, batch_of, synthetic_observations
@@ -40,12 +39,6 @@ def executed_or_reference(batch: Any, chunk: int) -> torch.Tensor:
     return torch.where(use_executed[..., None], executed, batch["obs", "reference"].float())
 
 
-def check_chunk(chunk: int, wa_model: WorldActionModel, who: str) -> None:
-    if not 1 <= chunk <= wa_model.horizon:
-        raise ConfigError(f"{who}: chunk must be between 1 and the WA model's horizon "
-                          f"({wa_model.horizon}), got {chunk}")
-
-
 def memory_layout(latent_source: str, wa_model: WorldActionModel, camera: str | None
                   ) -> tuple[tuple[int, int] | None, int | None]:
     """(latent memory shape (N, D) or None, raw image size or None) of a latent source."""
@@ -62,10 +55,6 @@ def memory_layout(latent_source: str, wa_model: WorldActionModel, camera: str | 
     return (int(memory.shape[0]), int(memory.shape[1])), None
 
 
-def device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class HaloWA:
     """The `halo-wa` algorithm plugin; see `HaloWAConfig` for every setting."""
 
@@ -73,10 +62,8 @@ class HaloWA:
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
         self.config = c = make_config(settings)
-        check_chunk(c.chunk, wa_model, NAME)
-        self.chunk, self.action_dim = c.chunk, wa_model.action_dim
-        self.batch_size, self.utd, self.demo_fraction = c.batch_size, c.utd, c.demo_fraction
-        self.device = device()
+        (self.chunk, self.action_dim, self.batch_size, self.utd, self.demo_fraction,
+         self.device) = loop_settings(c, wa_model, NAME)
         self.camera = image_key(wa_model.observation_keys) if c.latent_source == "raw_image" \
             else None
         latent_shape, image_size = memory_layout(c.latent_source, wa_model, self.camera)
@@ -111,10 +98,6 @@ class HaloWA:
                            self.camera, NAME)
 
     # --- acting -----------------------------------------------------------------------------
-    def features(self, observation: Mapping[str, Any],
-                 wa_output: WAOutput | None) -> dict[str, np.ndarray]:
-        return self._policy.features(observation, wa_output)
-
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
         return self._policy.act(observation, wa_output, explore)
@@ -149,8 +132,7 @@ class HaloWA:
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), **self.learner.state_dict()}
+        return self.learner.checkpoint(self.config)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        same_config(state.get("config", {}), self.config.to_dict(), NAME)
-        self.learner.load_state_dict(state)
+        self.learner.restore(state, self.config, NAME)

@@ -19,11 +19,10 @@ import numpy as np
 import torch
 
 from warl.core.envs.contract import STATE_KEY
-from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
+from warl.core.training.learners.chunk_td3 import ChunkTD3, loop_settings
 from warl.core.training.loops import off_policy
 from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
-from warl.plugins.algorithms.halo_wa.algorithm import check_chunk, device
 from warl.plugins.algorithms.pld.config import PLDConfig, make_config
 from warl.plugins.algorithms.pld.distill import distill
 from warl.plugins.algorithms.pld.networks import ResidualActor, ResidualCritic
@@ -83,10 +82,8 @@ class PLD:
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
         self.config = c = make_config(settings)
-        check_chunk(c.chunk, wa_model, NAME)
-        self.chunk, self.action_dim = c.chunk, wa_model.action_dim
-        self.batch_size, self.utd, self.demo_fraction = c.batch_size, c.utd, c.demo_fraction
-        self.device = device()
+        (self.chunk, self.action_dim, self.batch_size, self.utd, self.demo_fraction,
+         self.device) = loop_settings(c, wa_model, NAME)
         torch.manual_seed(c.seed)
         common = dict(state_dim=int(wa_model.observation_shapes[STATE_KEY][0]),
                       latent_dim=int(wa_model.latent_shape[1]), action_dim=self.action_dim,
@@ -115,10 +112,6 @@ class PLD:
         return make_config({}).to_dict()
 
     # --- acting -----------------------------------------------------------------------------
-    def features(self, observation: Mapping[str, Any],
-                 wa_output: WAOutput | None) -> dict[str, np.ndarray]:
-        return self._policy.features(observation, wa_output)
-
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
         return self._policy.act(observation, wa_output, explore)
@@ -160,14 +153,13 @@ class PLD:
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), **self.learner.state_dict(),
+        return {**self.learner.checkpoint(self.config),
                 "distilled": self.distilled.state_dict(),
                 "distill_optimizer": self.distill_optimizer.state_dict(),
                 "distill_updates": self.distill_updates}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        same_config(state.get("config", {}), self.config.to_dict(), NAME)
-        self.learner.load_state_dict(state)
+        self.learner.restore(state, self.config, NAME)
         self.distilled.load_state_dict(state["distilled"])
         self.distill_optimizer.load_state_dict(state["distill_optimizer"])
         self.distill_updates = int(state["distill_updates"])

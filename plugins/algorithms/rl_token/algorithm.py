@@ -17,13 +17,11 @@ import numpy as np
 import torch
 
 from warl.core.envs.contract import STATE_KEY
-from warl.core.training.learners.chunk_td3 import ChunkTD3, same_config
+from warl.core.training.learners.chunk_td3 import ChunkTD3, loop_settings
 from warl.core.training.loops import bc_warmup, off_policy
 from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel
 from warl.plugins.algorithms.halo_wa.algorithm import (
-    check_chunk,
-    device,
     executed_or_reference,
     memory_layout,
 )
@@ -47,10 +45,8 @@ class RLToken:
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
         self.config = c = make_config(settings)
-        check_chunk(c.chunk, wa_model, NAME)
-        self.chunk, self.action_dim = c.chunk, wa_model.action_dim
-        self.batch_size, self.utd, self.demo_fraction = c.batch_size, c.utd, c.demo_fraction
-        self.device = device()
+        (self.chunk, self.action_dim, self.batch_size, self.utd, self.demo_fraction,
+         self.device) = loop_settings(c, wa_model, NAME)
         latent_shape, _ = memory_layout(c.latent_source, wa_model, None)
         assert latent_shape is not None
         torch.manual_seed(c.seed)
@@ -88,10 +84,6 @@ class RLToken:
                            NAME)
 
     # --- acting -----------------------------------------------------------------------------
-    def features(self, observation: Mapping[str, Any],
-                 wa_output: WAOutput | None) -> dict[str, np.ndarray]:
-        return self._policy.features(observation, wa_output)
-
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
         return self._policy.act(observation, wa_output, explore)
@@ -148,14 +140,13 @@ class RLToken:
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), **self.learner.state_dict(),
+        return {**self.learner.checkpoint(self.config),
                 "decoder": self.decoder.state_dict(),
                 "token_optimizer": self.token_optimizer.state_dict(),
                 "token_updates": self.token_updates}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        same_config(state.get("config", {}), self.config.to_dict(), NAME)
-        self.learner.load_state_dict(state)
+        self.learner.restore(state, self.config, NAME)
         self.decoder.load_state_dict(state["decoder"])
         self.token_optimizer.load_state_dict(state["token_optimizer"])
         self.token_updates = int(state["token_updates"])
