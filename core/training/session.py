@@ -94,8 +94,7 @@ class Session:
         self.algorithm_id, self.env_id = setup.config["algorithm"], setup.config["env"]
         self.env: ChunkedEnv = setup.env
         self.wa_model = setup.wa_model
-        self.world_model: Any = getattr(setup, "world_model", None)
-        self.reward_model: Any = getattr(setup, "reward_model", None)
+        self.world_model, self.reward_model = setup.world_model, setup.reward_model
         # The first evaluation runs before any online data: what the warm-up alone gives.
         self.counters = Counters(next_eval=0, next_checkpoint=config.checkpoint_every)
         scratch = self.scratch_dir()
@@ -365,6 +364,7 @@ class Session:
         self.counters = Counters(**counters)
         self._wall_at_start = self.counters.wall_s
         self._clock = time.perf_counter()
+        self._rate = (self._clock, self.counters.updates)
 
     def stage(self, name: str, run: Callable[[], Any]) -> None:
         """Run one stage of the algorithm's training unless a resumed run finished it; then
