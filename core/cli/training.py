@@ -11,14 +11,16 @@ from typing import Any
 from warl.core.cli.options import parse_sets, run_dir
 from warl.core.errors import ConfigError
 
-DESCRIPTION = """Trains an algorithm online on an env under its deployment gap. With every
-default, `warl train halo-wa --env metaworld/peg-insert-side` pretrains (or reuses) the built-in
-WA model, evaluates WA-base on 100 fixed seeds, fills the demonstration buffer, trains HALO-WA
-(rollout and learning in parallel), evaluates it on the same seeds and prints the comparison
-table. Everything goes into a run folder: config.json (resolved settings and plugin versions),
-train.csv / eval.csv and TensorBoard logs, checkpoint/ (networks, optimizers, RNG states, replay
-with its cursor), videos/, plots/, results.json and results.md. `--resume RUN_DIR` continues a
-stopped or killed run from its last checkpoint."""
+DESCRIPTION = """Trains an algorithm online on an env under its deployment gap. Every setting
+is checked first (a bad one is one error line, before any work). With every default,
+`warl train halo-wa --env metaworld/peg-insert-side` pretrains (or reuses) the built-in WA
+model, evaluates WA-base on 100 fixed seeds, fills the demonstration buffer, runs HALO-WA's
+train(session) (a BC warm-up, then the off-policy loop with rollout and learning in parallel),
+evaluates it on the same seeds and prints the comparison table. Everything goes into a run
+folder: config.json (resolved settings and plugin versions), train.csv / eval.csv and
+TensorBoard logs, checkpoint/ (networks, optimizers, RNG states, replay with its cursor),
+videos/, plots/, results.json and results.md. `--resume RUN_DIR` continues a stopped or killed
+run from its last checkpoint."""
 
 EXAMPLES = """settings (--set KEY=VALUE, or the same sections in --config FILE):
   KEY            an algorithm setting, e.g. preset=paper, fusion=cross, latent_source=none
@@ -37,6 +39,8 @@ examples:
   warl train halo-wa --env metaworld/peg-insert-side
   warl train halo-wa --env metaworld/hammer --set fusion=cross --set train.minutes=10
   warl train halo-wa --env metaworld/assembly --config my_run.yaml --out runs/assembly
+  warl train grpo --env metaworld/button-press-topdown --set group_size=8
+  warl train hg-dagger --env metaworld/hammer --set train.env_steps=30000
   warl train --resume runs/train/halo-wa__metaworld_peg-insert-side__20260101-120000
 """
 
