@@ -76,6 +76,7 @@ def test_async_and_sync_loops_fill_the_run_folder(small_wa, tmp_path):
         assert [int(r["episode"]) for r in rows] == list(range(1, len(rows) + 1))
         assert len(read_csv(run / "eval.csv")) >= 2  # during training, and the final one
         assert (run / "checkpoint" / "state.json").is_file()
+        assert not (run / "replay_storage").exists()  # one copy of the replay: the checkpoint's
         assert list((run / "tensorboard").iterdir())
         if not asynchronous:  # exactly UTD updates per collected chunk transition
             assert result.counters.updates == result.counters.transitions

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from warl.core.training.checkpoint import checkpoint_dir
 from warl.core.training.config import TrainConfig
 from warl.core.training.contract import kind_of
 from warl.core.training.log import RunLog
-from warl.core.training.session import Counters, Session
+from warl.core.training.session import SCRATCH, Counters, Session
 from warl.core.training.transitions import to_tensordict
 
 BASELINE = "wa-base"
@@ -178,4 +179,7 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
         write_json(run_dir / "state.json", counters.__dict__)
     finally:
         session.log.close()
+    # The checkpoint holds the replay; the memory-mapped working copy would double the
+    # finished run folder (the main job's: 272 MB on disk, 3.7 GB apparent).
+    shutil.rmtree(run_dir / SCRATCH, ignore_errors=True)
     return TrainResult(run_dir, base, finals, counters)

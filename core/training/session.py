@@ -41,6 +41,8 @@ from warl.core.training.log import RunLog
 
 # Training episode seeds: far from the demo (10_000+, 20_000+) and evaluation (1_000_000+) ones.
 TRAIN_SEED_BASE = 5_000_000
+# The run folder's working copy of the replay (memory-mapped); removed when the run ends.
+SCRATCH = "replay_storage"
 
 
 def train_seed(seed: int, episode: int) -> int:
@@ -171,7 +173,7 @@ class Session:
         import shutil
         import uuid
 
-        root = self.run_dir / "replay_storage"
+        root = self.run_dir / SCRATCH
         if root.is_dir() and not name:
             for stale in root.iterdir():
                 if not stale.name.startswith(f"{os.getpid()}-"):
