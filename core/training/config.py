@@ -9,7 +9,7 @@ from typing import Any
 from warl.core.errors import check_at_least
 from warl.core.settings import check_choice, check_range, parse_settings
 
-BACKENDS = ("thread", "inline")
+BACKENDS = ("thread", "inline", "process")
 DEMO_SOURCES = ("lab", "deployment", "none")
 INTERVENTIONS = ("auto", "none", "expert")
 
@@ -26,7 +26,9 @@ class TrainConfig:
         whichever budget is reached first.
     asynchronous: collect in a worker while the learner updates (HALO-WA 7.9); off runs
         collect-then-update in turn.
-    backend: where the rollout worker runs: ``thread`` (in-process) or ``inline`` (sync).
+    backend: where the off-policy loop's rollout worker runs: ``thread`` (in-process),
+        ``inline`` (sync), or ``process`` (its own process with one torch thread, so the
+        learner keeps the other core; built from the session's `CollectorRecipe`).
     torch_threads: intra-op threads of the learner; 0 = half the cores when asynchronous (the
         other half drives the env), all of them otherwise.
     demos: demonstration-buffer episodes of the env's scripted expert (only the successful

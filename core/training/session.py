@@ -163,6 +163,25 @@ class Session:
         env = apply_deployment_gap(base, config["deployment_gap"], seed=self.config.seed)
         return self._intervened(env) if self.intervenes else env
 
+    def recipe(self) -> Any:
+        """How to build this session's collector in a worker process (`CollectorRecipe`)."""
+        import os
+
+        from warl.core.envs.intervention import DeviationGate
+        from warl.core.training.workers import CollectorRecipe
+
+        gate = None
+        if self.intervenes:
+            make_gate = getattr(self.algorithm, "make_gate", None)
+            gate = make_gate() if make_gate is not None else \
+                DeviationGate(self.config.intervention_threshold)
+        config = self.setup.config
+        environ = {k: v for k, v in os.environ.items() if k.startswith(("WARL_", "MUJOCO_"))}
+        return CollectorRecipe(self.env_id, dict(config["env_kwargs"]),
+                               dict(config["deployment_gap"]), self.config.seed,
+                               self.env.chunk, self.collector.wa_model, self.policy, gate,
+                               environ=environ)
+
     def seed_of(self, episode: int) -> int:
         """The reset seed of training episode ``episode`` (the training range)."""
         return train_seed(self.config.seed, episode)

@@ -2,8 +2,9 @@
 
 Synchronous (``train.asynchronous=false``): exactly ``utd`` updates per collected transition,
 collection and learning in turn. Asynchronous: the rollout worker collects the next episode
-(in a thread) while the learner makes at most ``utd`` updates per transition so far; both stop
-with the budget. Evaluations run in the worker too, so the learner never waits for them.
+(in a thread, or in its own process with ``train.backend=process``) while the learner makes
+at most ``utd`` updates per transition so far; both stop with the budget. Evaluations run in
+the worker too, so the learner never waits for them.
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ def off_policy(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
     c, counters = session.config, session.counters
     learning_starts = int(getattr(getattr(algorithm, "config", None), "learning_starts",
                                   algorithm.batch_size))
-    backend: Backend = (ThreadBackend if c.asynchronous and c.backend == "thread"
-                        else InlineBackend)(session.collector)
+    backend: Backend
+    if c.backend == "process":
+        from warl.core.training.workers import ProcessBackend
+
+        backend = ProcessBackend(session.recipe())
+    elif c.asynchronous and c.backend == "thread":
+        backend = ThreadBackend(session.collector)
+    else:
+        backend = InlineBackend(session.collector)
     session.backend = backend
     pending = None
 

@@ -1,0 +1,161 @@
+"""A rollout worker in its own process (``train.backend=process``).
+
+The thread backend shares the learner's process, so the rollout's Python code competes with
+the learner for the GIL and for torch's threads. Here the worker is a separate process (spawned,
+so nothing of the learner's state is inherited): it builds its own env, deployment gap,
+intervention source and rollout policy from a picklable `CollectorRecipe`, pins torch to one
+thread, and answers the same `Collector` calls as the other backends through a pipe. Policy
+weights go one way, finished episodes (numpy arrays) and evaluation results the other; nothing
+is pickled from an untrusted party (both ends are this run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import pickle
+import threading
+import traceback
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from warl.core.errors import WarlError
+
+START_TIMEOUT_S = 300
+
+
+class WorkerError(WarlError, RuntimeError):
+    """The rollout worker process failed; the message holds its traceback."""
+
+
+@dataclass
+class CollectorRecipe:
+    """How to build the session's `Collector` in another process."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    deployment_gap: dict[str, Any]
+    gap_seed: int
+    chunk: int
+    wa_model: Any
+    policy: Any
+    gate: Any = None  # the intervention gate when the expert is in the loop, else None
+    torch_threads: int = 1
+    environ: dict[str, str] = field(default_factory=dict)
+
+    def build(self) -> Any:
+        import os
+
+        import torch
+
+        from warl.core.demos import scripted_expert
+        from warl.core.envs.chunked import ChunkedEnv
+        from warl.core.envs.gap import apply_deployment_gap
+        from warl.core.envs.intervention import GatedExpert, InterventionWrapper
+        from warl.core.registry import default_registry
+        from warl.core.training.collector import Collector
+
+        os.environ.update(self.environ)
+        torch.set_num_threads(self.torch_threads)
+        base = default_registry().make(self.env_id, kind="env", **self.env_kwargs)
+        deployed = apply_deployment_gap(base, self.deployment_gap, seed=self.gap_seed)
+        eval_env = ChunkedEnv(deployed, self.chunk)
+        env = eval_env
+        if self.gate is not None:
+            source = GatedExpert(scripted_expert(deployed, self.env_id), self.gate)
+            env = ChunkedEnv(InterventionWrapper(deployed, source), self.chunk)
+        return Collector(env, self.wa_model, self.policy, eval_env=eval_env)
+
+
+def _send(conn: Any, obj: Any) -> None:
+    """Plain pickling: multiprocessing's own pickler would move tensors to shared memory,
+    which sandboxes and small /dev/shm mounts refuse."""
+    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn: Any) -> Any:
+    # A pipe between this run's own two processes, never a socket: pickle is safe here.
+    return pickle.loads(conn.recv_bytes())
+
+
+def _serve(conn: Any, recipe_bytes: bytes) -> None:
+    """The worker process: build the collector, then answer calls until told to stop."""
+    try:
+        collector = pickle.loads(recipe_bytes).build()
+        _send(conn, ("ready", None))
+    except BaseException:  # reported to the learner, which raises it
+        _send(conn, ("error", traceback.format_exc()))
+        return
+    while True:
+        message = _recv(conn)
+        if message is None:
+            return
+        method, args = message
+        try:
+            _send(conn, ("ok", getattr(collector, method)(*args)))
+        except BaseException:
+            _send(conn, ("error", traceback.format_exc()))
+
+
+class ProcessBackend:
+    """Runs `Collector` calls in a worker process; calls are answered in order."""
+
+    def __init__(self, recipe: CollectorRecipe) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, pickle.dumps(recipe)),
+                                       daemon=True, name="warl-rollout")
+        self.process.start()
+        child.close()
+        if not self.conn.poll(START_TIMEOUT_S):
+            self.close()
+            raise WorkerError(f"the rollout worker did not start within {START_TIMEOUT_S} s")
+        status, detail = _recv(self.conn)
+        if status != "ready":
+            self.close()
+            raise WorkerError(f"the rollout worker failed to start:\n{detail}")
+        self._pending: deque[Future[Any]] = deque()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                        name="warl-rollout-reader")
+        self._reader.start()
+
+    def submit(self, method: str, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            try:
+                _send(self.conn, (method, args))
+            except OSError:  # the worker is gone; the reader reports why
+                future.set_exception(WorkerError(
+                    f"the rollout worker exited (code {self.process.exitcode})"))
+                return future
+            self._pending.append(future)
+        return future
+
+    def _read(self) -> None:
+        while True:
+            try:
+                status, result = _recv(self.conn)
+            except (EOFError, OSError):
+                error = WorkerError(f"the rollout worker exited (code {self.process.exitcode})")
+                with self._lock:
+                    while self._pending:
+                        self._pending.popleft().set_exception(error)
+                return
+            with self._lock:
+                future = self._pending.popleft()
+            if status == "ok":
+                future.set_result(result)
+            else:
+                future.set_exception(WorkerError(f"the rollout worker failed:\n{result}"))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the worker may be gone already
+            _send(self.conn, None)
+        self.process.join(timeout=30)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+        self.conn.close()
