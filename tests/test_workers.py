@@ -58,8 +58,34 @@ def test_a_run_with_the_process_worker(small_wa, tmp_path):
     assert len(read_csv(tmp_path / "eval.csv")) >= 2  # evaluations ran in the worker
 
 
-def test_a_dead_worker_is_a_clear_error(small_wa, tmp_path):
-    worker = ProcessBackend(_session(tmp_path).recipe())
+def test_a_killed_worker_is_restarted_and_its_episodes_collected_again(small_wa, tmp_path,
+                                                                          capsys):
+    import os
+    import signal
+    import time
+
+    session = _session(tmp_path)
+    state = session.rollout_state()
+    expected = [InlineBackend(session.collector).submit("episode", state, s).result().record
+                for s in (7, 8, 9)]
+    worker = ProcessBackend(session.recipe())
+    try:
+        first = worker.process.pid
+        futures = [worker.submit("episode", state, s) for s in (7, 8, 9)]
+        time.sleep(0.3)  # mid-way through the first episodes
+        os.kill(first, signal.SIGKILL)
+        got = [f.result(timeout=300).record for f in futures]
+        assert worker.restarts == 1 and worker.process.pid != first
+    finally:
+        worker.close()
+    assert "restarting it (1/3)" in capsys.readouterr().err
+    for a, b in zip(expected, got, strict=True):  # each collected once, exactly as inline
+        assert (a.length, a.success, a.episode_return) == (b.length, b.success, b.episode_return)
+        np.testing.assert_array_equal(a.steps[-1].action, b.steps[-1].action)
+
+
+def test_a_worker_that_keeps_dying_is_a_clear_error(small_wa, tmp_path):
+    worker = ProcessBackend(_session(tmp_path).recipe(), max_restarts=0)
     worker.process.kill()
     worker.process.join()
     with pytest.raises(WorkerError, match="exited"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import pickle
+import sys
 import threading
 import traceback
 from collections import deque
@@ -100,58 +101,97 @@ def _serve(conn: Any, recipe_bytes: bytes) -> None:
 
 
 class ProcessBackend:
-    """Runs `Collector` calls in a worker process; calls are answered in order."""
+    """Runs `Collector` calls in a worker process; calls are answered in order.
 
-    def __init__(self, recipe: CollectorRecipe) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, pickle.dumps(recipe)),
-                                       daemon=True, name="warl-rollout")
-        self.process.start()
-        child.close()
-        if not self.conn.poll(START_TIMEOUT_S):
-            self.close()
-            raise WorkerError(f"the rollout worker did not start within {START_TIMEOUT_S} s")
-        status, detail = _recv(self.conn)
-        if status != "ready":
-            self.close()
-            raise WorkerError(f"the rollout worker failed to start:\n{detail}")
-        self._pending: deque[Future[Any]] = deque()
+    A worker that dies (killed, out of memory, a crashing simulator) is started again from the
+    recipe, up to ``max_restarts`` times, and the calls it had not answered are sent again:
+    each is fixed by its policy weights and seeds, so the episode is collected again exactly
+    and none is returned twice. Past that, or if a fresh worker cannot start, every pending
+    call fails with a `WorkerError`.
+    """
+
+    def __init__(self, recipe: CollectorRecipe, max_restarts: int = 3) -> None:
+        self._recipe, self.max_restarts, self.restarts = pickle.dumps(recipe), max_restarts, 0
+        self._pending: deque[tuple[Future[Any], Any]] = deque()
         self._lock = threading.Lock()
+        self._closing = False
+        self._dead: WorkerError | None = None  # set once the worker is gone for good
+        self._start()
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="warl-rollout-reader")
         self._reader.start()
 
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, self._recipe), daemon=True,
+                                       name="warl-rollout")
+        self.process.start()
+        child.close()
+        if not self.conn.poll(START_TIMEOUT_S):
+            self._stop()
+            raise WorkerError(f"the rollout worker did not start within {START_TIMEOUT_S} s")
+        status, detail = _recv(self.conn)
+        if status != "ready":
+            self._stop()
+            raise WorkerError(f"the rollout worker failed to start:\n{detail}")
+
     def submit(self, method: str, *args: Any) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
-            try:
-                _send(self.conn, (method, args))
-            except OSError:  # the worker is gone; the reader reports why
-                future.set_exception(WorkerError(
-                    f"the rollout worker exited (code {self.process.exitcode})"))
+            if self._dead is not None:
+                future.set_exception(self._dead)
                 return future
-            self._pending.append(future)
+            self._pending.append((future, (method, args)))
+            with contextlib.suppress(OSError):  # a dead worker: the reader restarts it
+                _send(self.conn, (method, args))
         return future
+
+    def _fail_pending(self, error: WorkerError) -> None:
+        self._dead = error
+        while self._pending:
+            self._pending.popleft()[0].set_exception(error)
 
     def _read(self) -> None:
         while True:
             try:
                 status, result = _recv(self.conn)
             except (EOFError, OSError):
-                error = WorkerError(f"the rollout worker exited (code {self.process.exitcode})")
-                with self._lock:
-                    while self._pending:
-                        self._pending.popleft().set_exception(error)
-                return
+                if not self._recover():
+                    return
+                continue
             with self._lock:
-                future = self._pending.popleft()
+                future, _ = self._pending.popleft()
             if status == "ok":
                 future.set_result(result)
             else:
                 future.set_exception(WorkerError(f"the rollout worker failed:\n{result}"))
 
-    def close(self) -> None:
+    def _recover(self) -> bool:
+        """After the worker's pipe closed: start a new worker and resend what was pending;
+        False when closing or out of restarts (pending calls then fail)."""
+        with self._lock:
+            self.process.join(timeout=10)
+            code = self.process.exitcode
+            if self._closing or self.restarts >= self.max_restarts:
+                why = "closed" if self._closing else f"exited (code {code}) after " \
+                    f"{self.restarts} restart(s)"
+                self._fail_pending(WorkerError(f"the rollout worker {why}"))
+                return False
+            self.restarts += 1
+            print(f"warl: the rollout worker exited (code {code}); restarting it "
+                  f"({self.restarts}/{self.max_restarts}) and collecting its "
+                  f"{len(self._pending)} pending call(s) again", file=sys.stderr)
+            try:
+                self._start()
+            except WorkerError as exc:
+                self._fail_pending(exc)
+                return False
+            for _, message in self._pending:
+                _send(self.conn, message)
+            return True
+
+    def _stop(self) -> None:
         with contextlib.suppress(OSError):  # the worker may be gone already
             _send(self.conn, None)
         self.process.join(timeout=30)
@@ -159,3 +199,7 @@ class ProcessBackend:
             self.process.terminate()
             self.process.join(timeout=5)
         self.conn.close()
+
+    def close(self) -> None:
+        self._closing = True
+        self._stop()
