@@ -62,18 +62,18 @@ def test_a_killed_worker_is_restarted_and_its_episodes_collected_again(small_wa,
                                                                           capsys):
     import os
     import signal
-    import time
 
     session = _session(tmp_path)
     state = session.rollout_state()
+    seeds = list(range(7, 13))
     expected = [InlineBackend(session.collector).submit("episode", state, s).result().record
-                for s in (7, 8, 9)]
+                for s in seeds]
     worker = ProcessBackend(session.recipe())
     try:
         first = worker.process.pid
-        futures = [worker.submit("episode", state, s) for s in (7, 8, 9)]
-        time.sleep(0.3)  # mid-way through the first episodes
-        os.kill(first, signal.SIGKILL)
+        futures = [worker.submit("episode", state, s) for s in seeds]
+        futures[0].result(timeout=300)
+        os.kill(first, signal.SIGKILL)  # while it collects the second episode
         got = [f.result(timeout=300).record for f in futures]
         assert worker.restarts == 1 and worker.process.pid != first
     finally:
