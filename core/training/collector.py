@@ -129,6 +129,15 @@ class Collector:
         return evaluate(self.eval_env, self.policy.act, self.wa_model, seeds, video_dir, videos)
 
 
+def with_gated_expert(env: Any, env_id: str, gate: Any) -> Any:
+    """``env`` with the env's scripted expert behind ``gate`` in the loop, standing in for the
+    operator (the training env when ``train.intervention`` puts the expert in)."""
+    from warl.core.demos import scripted_expert
+    from warl.core.envs.intervention import GatedExpert, InterventionWrapper
+
+    return InterventionWrapper(env, GatedExpert(scripted_expert(env, env_id), gate))
+
+
 def _intervenes(env: Any) -> bool:
     from warl.core.envs.intervention import InterventionWrapper
 

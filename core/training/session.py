@@ -35,6 +35,7 @@ from warl.core.training.collector import (
     Policy,
     Rollout,
     RolloutState,
+    with_gated_expert,
 )
 from warl.core.training.config import TrainConfig
 from warl.core.training.log import RunLog
@@ -135,16 +136,18 @@ class Session:
 
         return intervenes(self.algorithm, self.config, self.algorithm_id)
 
-    def _intervened(self, env: Any) -> Any:
-        """``env`` with the gated scripted expert in the loop, standing in for the operator."""
-        from warl.core.demos import scripted_expert
-        from warl.core.envs.intervention import DeviationGate, GatedExpert, InterventionWrapper
+    def _gate(self) -> Any:
+        """The takeover rule of the simulated operator: the algorithm's own, else a deviation
+        gate at ``train.intervention_threshold``."""
+        from warl.core.envs.intervention import DeviationGate
 
         make_gate = getattr(self.algorithm, "make_gate", None)
-        gate = make_gate() if make_gate is not None else \
+        return make_gate() if make_gate is not None else \
             DeviationGate(self.config.intervention_threshold)
-        source = GatedExpert(scripted_expert(env, self.env_id), gate)
-        return InterventionWrapper(env, source)
+
+    def _intervened(self, env: Any) -> Any:
+        """``env`` with the gated scripted expert in the loop, standing in for the operator."""
+        return with_gated_expert(env, self.env_id, self._gate())
 
     def _collection_env(self) -> ChunkedEnv:
         if not self.intervenes:
@@ -165,16 +168,9 @@ class Session:
 
     def recipe(self) -> Any:
         """How to build this session's collector in a worker process (`CollectorRecipe`)."""
-        import os
-
-        from warl.core.envs.intervention import DeviationGate
         from warl.core.training.workers import CollectorRecipe
 
-        gate = None
-        if self.intervenes:
-            make_gate = getattr(self.algorithm, "make_gate", None)
-            gate = make_gate() if make_gate is not None else \
-                DeviationGate(self.config.intervention_threshold)
+        gate = self._gate() if self.intervenes else None
         config = self.setup.config
         environ = {k: v for k, v in os.environ.items() if k.startswith(("WARL_", "MUJOCO_"))}
         return CollectorRecipe(self.env_id, dict(config["env_kwargs"]),

@@ -51,12 +51,10 @@ class CollectorRecipe:
 
         import torch
 
-        from warl.core.demos import scripted_expert
         from warl.core.envs.chunked import ChunkedEnv
         from warl.core.envs.gap import apply_deployment_gap
-        from warl.core.envs.intervention import GatedExpert, InterventionWrapper
         from warl.core.registry import default_registry
-        from warl.core.training.collector import Collector
+        from warl.core.training.collector import Collector, with_gated_expert
 
         os.environ.update(self.environ)
         torch.set_num_threads(self.torch_threads)
@@ -65,8 +63,7 @@ class CollectorRecipe:
         eval_env = ChunkedEnv(deployed, self.chunk)
         env = eval_env
         if self.gate is not None:
-            source = GatedExpert(scripted_expert(deployed, self.env_id), self.gate)
-            env = ChunkedEnv(InterventionWrapper(deployed, source), self.chunk)
+            env = ChunkedEnv(with_gated_expert(deployed, self.env_id, self.gate), self.chunk)
         return Collector(env, self.wa_model, self.policy, eval_env=eval_env)
 
 
