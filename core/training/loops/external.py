@@ -4,7 +4,6 @@ finished episode that logs it and runs the evaluation and checkpoint schedule.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +23,7 @@ class EpisodeReporter:
         self.config, self.counters, self.run_dir = session.config, session.counters, \
             session.run_dir
         self.intervenes = session.intervenes
-        self._clock, self._updates = time.perf_counter(), session.counters.updates
+        session.updates_per_s()  # the rate counts from here
         session.start_online()
         if self.counters.env_steps == 0:
             session.tick()  # evaluations run inline: the algorithm's env is mid-training
@@ -48,9 +47,7 @@ class EpisodeReporter:
         whether the budget allows going on. ``updates`` is the algorithm's own count."""
         session = self._session
         self.counters.updates = updates
-        now = time.perf_counter()
-        updates_per_s = (updates - self._updates) / max(1e-9, now - self._clock)
-        self._clock, self._updates = now, updates
+        updates_per_s = session.updates_per_s()
         session.record_episode(
             success=success, episode_return=episode_return, length=length,
             intervention_steps=intervention_steps, transitions=transitions,

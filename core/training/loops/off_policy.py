@@ -9,7 +9,6 @@ the worker too, so the learner never waits for them.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from warl.core.training.collector import Backend, InlineBackend, Rollout, ThreadBackend
@@ -47,8 +46,7 @@ def off_policy(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
     if counters.env_steps == 0:
         session.tick()
     metrics: dict[str, float] = {}
-    rate_clock, rate_updates = time.perf_counter(), counters.updates
-    updates_per_s = 0.0
+    session.updates_per_s()  # the learner's rate counts from here
     try:
         with session.progress("train", c.env_steps, min(counters.env_steps, c.env_steps)
                               ) as advance:
@@ -60,10 +58,7 @@ def off_policy(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
                 if pending is not None and (pending.done() or not allowed()):
                     rollout: Rollout = pending.result()
                     pending = None
-                    now = time.perf_counter()
-                    if now > rate_clock:
-                        updates_per_s = (counters.updates - rate_updates) / (now - rate_clock)
-                    rate_clock, rate_updates = now, counters.updates
+                    updates_per_s = session.updates_per_s()
                     steps = ingest(session, rollout, metrics, updates_per_s, keep)
                     advance(steps, **session.status(updates_per_s))
                     session.tick()
