@@ -146,7 +146,7 @@ def check_train(ctx: Context) -> str:
         fill_demos(session)
     before = _tensors(setup.algorithm.state_dict())
     try:
-        train_algorithm(session)
+        train_algorithm(session, ctx.get("kind"))
     finally:
         session.log.close()
     if session.counters.updates == 0:

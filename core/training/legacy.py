@@ -16,6 +16,7 @@ from typing import Any
 from warl.core.errors import ConfigError
 from warl.core.training.contract import PORTING
 from warl.core.training.loops import bc_warmup, external, off_policy, rounds
+from warl.core.training.loops.ingest import intervened_chunks
 
 CADENCES = ("utd", "rounds", "external", "evaluation")
 
@@ -36,11 +37,6 @@ def porting_note(algorithm: Any, who: str) -> str:
             f"session): {body}, with the loops from warl.core.training.loops ({PORTING})")
 
 
-def keep_interventions(data: Any) -> Any:
-    """0.1's ``aggregate = "interventions"``: only expert-controlled segments are stored."""
-    return data[data["intervened"].any(-1)]
-
-
 def train_legacy(session: Any) -> None:
     algorithm, who = session.algorithm, session.algorithm_id
     cadence = cadence_of(algorithm)
@@ -48,7 +44,7 @@ def train_legacy(session: Any) -> None:
         raise ConfigError(f"{who!r} declares cadence {cadence!r}; warl 0.1 knew "
                           f"{list(CADENCES)}; port it ({PORTING})")
     print(f"warl: note: {porting_note(algorithm, who)}", file=sys.stderr)
-    keep = keep_interventions if getattr(algorithm, "aggregate", "all") == "interventions" \
+    keep = intervened_chunks if getattr(algorithm, "aggregate", "all") == "interventions" \
         else None
     if cadence in ("utd", "rounds") and hasattr(algorithm, "warmup_step"):
         steps = int(getattr(algorithm, "warmup_steps", getattr(

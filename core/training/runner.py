@@ -135,9 +135,10 @@ def torch_threads(config: TrainConfig) -> int:
     return max(1, cores // 2) if config.asynchronous else cores
 
 
-def train_algorithm(session: Session) -> None:
-    """``algorithm.train(session)``, or the 0.1 interface through its adapter."""
-    kind = kind_of(session.algorithm, session.algorithm_id)
+def train_algorithm(session: Session, kind: str | None = None) -> None:
+    """``algorithm.train(session)``, or the 0.1 interface through its adapter; ``kind`` is
+    the algorithm's `kind_of` when the caller has it."""
+    kind = kind or kind_of(session.algorithm, session.algorithm_id)
     if kind == "trainable":
         session.algorithm.train(session)
     elif kind == "legacy":
@@ -152,9 +153,10 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
     import torch
 
     torch.set_num_threads(torch_threads(config))
+    # Refused before the session allocates its buffers in the run folder.
+    kind = kind_of(setup.algorithm, setup.config["algorithm"])
     run_dir.mkdir(parents=True, exist_ok=True)
     session = Session(setup, config, run_dir, registry, show_progress)
-    kind = kind_of(session.algorithm, session.algorithm_id)
     if resume and checkpoint_dir(run_dir) is not None:
         session.resume()
     session.log = RunLog(run_dir, session.counters if resume else None)
@@ -169,7 +171,7 @@ def train(setup: Assembly, config: TrainConfig, run_dir: Path, registry: Registr
             counters.stage = "train"
             session.checkpoint()
         if counters.stage == "train":
-            train_algorithm(session)
+            train_algorithm(session, kind)
             session.finish_evaluation()
             counters.stage = "final"
             session.checkpoint()

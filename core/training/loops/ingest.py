@@ -12,6 +12,12 @@ from warl.core.training.transitions import to_tensordict
 Keep = Callable[[Any], Any]
 
 
+def intervened_chunks(data: Any) -> Any:
+    """A `Keep` rule: the chunks of an episode in which the expert took over at least once
+    (HG-DAgger's aggregate; warl 0.1's ``aggregate = "interventions"``)."""
+    return data[data["intervened"].any(-1)]
+
+
 def ingest(session: Any, rollout: Rollout, metrics: Mapping[str, Any],
            updates_per_s: float, keep: Keep | None = None) -> int:
     """Store ``rollout``'s transitions in the online buffer (those ``keep`` selects), log its

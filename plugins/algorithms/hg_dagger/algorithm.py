@@ -18,17 +18,13 @@ import torch
 from warl.core.envs.intervention import DeviationGate
 from warl.core.errors import ConfigError
 from warl.core.training.loops import bc_warmup, rounds
+from warl.core.training.loops.ingest import intervened_chunks
 from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
 from warl.plugins.algorithms.hg_dagger.config import make_config
 from warl.plugins.algorithms.wa_head.policy import HeadPolicy, bc_batch
 
 NAME = "hg-dagger"
-
-
-def expert_segments(data: Any) -> Any:
-    """The transitions of a novice episode in which the expert took over at least once."""
-    return data[data["intervened"].any(-1)]
 
 
 def expert_labels(batch: Any) -> torch.Tensor:
@@ -110,7 +106,7 @@ class HGDAgger:
         """BC on the demonstrations, then rounds; only expert-controlled segments join the
         aggregate dataset."""
         bc_warmup(session, self.warmup_step, self.config.bc_warmup_steps, self.batch_size)
-        rounds(session, self, keep=expert_segments)
+        rounds(session, self, keep=intervened_chunks)
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
