@@ -47,18 +47,21 @@ def updates_per_second(trainer: Session, seconds: float) -> float:
 
 
 def make_trainer(env: str, preset: str, asynchronous: bool, seconds: float, pretrained: bool,
-                 run: Path) -> Session:
+                 run: Path, backend: str = "thread", threads: int = 0) -> Session:
+    """A session with a filled demonstration buffer; ``threads`` torch threads (0: every
+    core) for the learner."""
     registry = default_registry()
     setup = assemble(registry, "halo-wa", env, algo_settings={"preset": preset},
                      wa_settings={} if pretrained else {"pretrained": False},
                      show_progress=False)
     config = make_train_config({"minutes": seconds / 60, "env_steps": 10**9, "demos": 10,
                                 "asynchronous": asynchronous, "eval_trials": 0,
-                                "checkpoint_every": 10**9, "baseline": False, "videos": 0})
+                                "checkpoint_every": 10**9, "baseline": False, "videos": 0,
+                                "backend": backend, "torch_threads": threads})
     run.mkdir(parents=True)
     trainer = Session(setup, config, run, registry, show_progress=False)
     trainer.log = RunLog(run)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
     fill_demos(trainer)
     return trainer
 

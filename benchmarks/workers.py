@@ -24,41 +24,16 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import torch
+from halo_wa import make_trainer, updates_per_second  # the script's own folder is on sys.path
 
-from warl.core.assemble import assemble
-from warl.core.registry import default_registry
 from warl.core.runs import write_json
-from warl.core.training.config import make_train_config
-from warl.core.training.log import RunLog
 from warl.core.training.loops import off_policy
-from warl.core.training.runner import fill_demos
 from warl.core.training.session import Session
 
 
 def session(env: str, run: Path, seconds: float, backend: str) -> Session:
-    registry = default_registry()
-    setup = assemble(registry, "halo-wa", env, algo_settings={"preset": "cpu"},
-                     wa_settings={"pretrained": False}, show_progress=False)
-    config = make_train_config({"minutes": seconds / 60, "env_steps": 10**9, "demos": 10,
-                                "asynchronous": True, "backend": backend, "eval_trials": 0,
-                                "checkpoint_every": 10**9, "baseline": False, "videos": 0,
-                                "torch_threads": 1})
-    run.mkdir(parents=True)
-    out = Session(setup, config, run, registry, show_progress=False)
-    out.log = RunLog(run)
-    fill_demos(out)
-    return out
-
-
-def standalone(s: Session, seconds: float) -> float:
-    algorithm = s.algorithm
-    for _ in range(3):  # allocations
-        algorithm.update(s.replay.sample(algorithm.batch_size))
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        algorithm.update(s.replay.sample(algorithm.batch_size))
-        count += 1
-    return count / (time.perf_counter() - start)
+    """HALO-WA's ``cpu`` preset, asynchronous, the learner on one torch thread."""
+    return make_trainer(env, "cpu", True, seconds, False, run, backend=backend, threads=1)
 
 
 def run_loop(s: Session) -> dict[str, float]:
@@ -86,7 +61,7 @@ def main() -> None:
                                   "learner_torch_threads": 1}
     with tempfile.TemporaryDirectory() as tmp:
         base = session(args.env, Path(tmp) / "standalone", args.seconds, "inline")
-        results["standalone_updates_per_s"] = alone = standalone(base, args.seconds)
+        results["standalone_updates_per_s"] = alone = updates_per_second(base, args.seconds)
         base.setup.close()
         print(f"standalone learner: {alone:.1f} updates/s", flush=True)
         for backend in ("thread", "process"):

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from warl.core.errors import ConfigError, check_at_least
-from warl.core.settings import check_range, check_types, parse_settings
+from warl.core.settings import check_range, parse_settings
 
 PRESETS = ("auto", "paper", "cpu")
 # The cpu preset's values of fields a method may have; each applies where the field exists.
@@ -97,7 +97,6 @@ def make_td3_config(cls: type[T], settings: Mapping[str, Any], what: str,
                     method_defaults: Mapping[str, Any] | None = None) -> T:
     """``cls`` from defaults <- preset <- ``method_defaults`` <- ``settings`` (checked), then
     the shared range checks."""
-    check_types(cls, settings, what)
     preset = resolve_preset(str(settings.get("preset", "auto")), what)
     names = {f.name for f in fields(cls)}
     base = {k: v for k, v in CPU_PRESET.items() if k in names} if preset == "cpu" else {}
