@@ -77,7 +77,7 @@ def _setup(ctx: Context) -> Any:
 
 
 def _check_chunk(out: Any, env: Any, who: str) -> np.ndarray:
-    from warl.core.evaluate import split_extras
+    from warl.core.rollout.engine import split_extras
 
     chunk, _ = split_extras(out)
     c, a = env.chunk, env.action_dim

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from warl.core.envs.chunked import ChunkedEnv
-from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
-from warl.core.world_model import WorldActionModel, batch_of
+from warl.core.rollout.engine import EpisodeRequest, Rollout, RolloutEngine
+from warl.core.rollout.vector import SerialVector
+from warl.core.world_model import WorldActionModel
 
 EVAL_SEED_BASE = 1_000_000
 
@@ -82,61 +83,58 @@ class EvalResult:
 ActFn = Callable[[Any, Any, bool], np.ndarray]
 
 
-def split_extras(out: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """A policy's ``act`` result as (chunk, extras): it returns a chunk, or ``(chunk,
-    extras)`` with arrays to store beside the transition."""
-    if isinstance(out, tuple):
-        chunk, extras = out
-        return np.asarray(chunk), {k: np.asarray(v) for k, v in dict(extras).items()}
-    return np.asarray(out), {}
+class ActPolicy:
+    """An ``act`` function as a rollout policy. A policy that samples (a flow-matching head)
+    is reseeded per trial through the object ``act`` is bound to, so a trial's outcome
+    depends on its seed only, not on the trials before it."""
+
+    def __init__(self, act: ActFn) -> None:
+        self.act = act
+
+    def reseed(self, seed: int) -> None:
+        reseed = getattr(getattr(self.act, "__self__", None), "reseed", None)
+        if callable(reseed):
+            reseed(seed)
 
 
-def run_trial(env: ChunkedEnv, act: ActFn, wa_model: WorldActionModel | None, seed: int,
-              frames: list[np.ndarray] | None = None) -> Trial:
-    """One episode: infer (if a WA model is used), act, execute the chunk, until it ends."""
-    env.record_frames = frames is not None
-    obs, info = env.reset(seed=seed)
-    instruction = str(info.get(INSTRUCTION_KEY, ""))
-    if frames is not None:
-        frames.extend(f for f in info.get("frames", []) if f is not None)
-    if wa_model is not None:
-        wa_model.seed(seed)
-    # A policy that samples (a flow-matching head) is reseeded too: a trial's outcome then
-    # depends on its seed only, not on the trials before it.
-    reseed = getattr(getattr(act, "__self__", None), "reseed", None)
-    if callable(reseed):
-        reseed(seed)
-    length, intervened, success = 0, 0, False
-    while True:
-        wa_output = None if wa_model is None else wa_model.infer(batch_of(obs), instruction)
-        chunk, _ = split_extras(act(obs, wa_output, False))
-        obs, _, terminated, truncated, info = env.step(chunk)
-        length += int(info["steps_executed"])
-        intervened += int(np.sum(info["intervened"]))
-        success = success or bool(info.get(SUCCESS_KEY, False))
-        if frames is not None:
-            frames.extend(f for f in info.get("frames", []) if f is not None)
-        if terminated or truncated:
-            return Trial(seed=seed, success=success, length=length, intervention_steps=intervened)
+def trial_of(rollout: Rollout) -> Trial:
+    record = rollout.record
+    return Trial(seed=rollout.seed, success=record.success, length=record.length,
+                 intervention_steps=record.intervention_steps)
 
 
 def evaluate(env: ChunkedEnv, act: ActFn, wa_model: WorldActionModel | None, seeds: list[int],
              video_dir: Path | None = None, videos: int = 0,
              advance: Callable[..., None] | None = None) -> EvalResult:
-    """Run one trial per seed; the first ``videos`` trials are saved as mp4 in ``video_dir``."""
+    """Run one trial per seed in ``env``; the first ``videos`` trials are saved as mp4 in
+    ``video_dir``."""
+    engine = RolloutEngine(SerialVector([env]), wa_model, [ActPolicy(act)])
+    return evaluate_with(engine, seeds, video_dir, videos, advance)
+
+
+def evaluate_with(engine: RolloutEngine, seeds: list[int], video_dir: Path | None = None,
+                  videos: int = 0, advance: Callable[..., None] | None = None) -> EvalResult:
+    """`evaluate` on ``engine``'s envs (N trials at a time), deterministically."""
     from warl.core.envs.video import write_mp4
 
     result = EvalResult()
     start = time.perf_counter()
-    for i, seed in enumerate(seeds):
-        frames: list[np.ndarray] | None = [] if video_dir is not None and i < videos else None
-        trial = run_trial(env, act, wa_model, seed, frames)
-        result.trials.append(trial)
-        if frames and video_dir is not None:
-            outcome = "success" if trial.success else "failure"
-            write_mp4(video_dir / f"trial_{i:03d}_seed_{seed}_{outcome}.mp4", frames)
+    recording = video_dir is not None and videos > 0
+
+    def done(rollout: Rollout) -> None:
+        result.trials.append(trial_of(rollout))
         if advance is not None:
             advance(1, SR=f"{result.success_rate:.0%}", EL=f"{result.mean_length:.0f}")
-    env.record_frames = False
+
+    requests = [EpisodeRequest(seed, explore=False, frames=recording and i < videos)
+                for i, seed in enumerate(seeds)]
+    rollouts = engine.run(requests, record=False, on_done=done)
+    result.trials = [trial_of(r) for r in rollouts]  # in seed order
+    if recording and video_dir is not None:
+        for i, rollout in enumerate(rollouts[:videos]):
+            outcome = "success" if rollout.record.success else "failure"
+            if rollout.frames:
+                write_mp4(video_dir / f"trial_{i:03d}_seed_{rollout.seed}_{outcome}.mp4",
+                          rollout.frames)
     result.wall_time_s = time.perf_counter() - start
     return result

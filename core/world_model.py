@@ -84,7 +84,12 @@ class WorldActionModel(Protocol):
 
     def infer(self, observations: ObservationBatch,
               instruction: str | Sequence[str] = "") -> WAOutput:
-        """Reference chunks and latents for a batch; never changes the weights."""
+        """Reference chunks and latents for a batch; never changes the weights.
+
+        A model that samples may also accept ``noise=`` (its sampler's starting noise, one row
+        per observation): the rollout engine then draws each env's noise from that env's own
+        generator, so batched episodes stay reproducible one by one.
+        """
         ...
 
     def seed(self, seed: int) -> None:

@@ -152,7 +152,8 @@ def test_expert_interventions_are_stored_as_executed_and_plotted(small_wa, tmp_p
                                 "final_trials": 2})
     setup = _setup(bc_warmup_steps=0)
     trainer = Session(setup, config, tmp_path, default_registry(), show_progress=False)
-    assert trainer.collector.env is not setup.env and trainer.collector.env.refill is not None
+    collecting = trainer.collector.engine.vector.local(0)
+    assert collecting is not setup.env and collecting.refill is not None
     result = train(setup, config, tmp_path, default_registry(), show_progress=False)
     rates = [float(r["intervention_rate"]) for r in read_csv(tmp_path / "train.csv")]
     assert max(rates) > 0

@@ -115,3 +115,12 @@ class InterventionWrapper(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
     @property
     def intervention_rate(self) -> float:
         return self.intervention_steps / self.steps if self.steps else 0.0
+
+
+def has_intervention(env: Any) -> bool:
+    """Whether an `InterventionWrapper` is somewhere in ``env``'s wrapper stack."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, InterventionWrapper):
+            return True
+        env = env.env
+    return False

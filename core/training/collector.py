@@ -8,20 +8,18 @@ section 7.9) or in a Ray actor (`warl.core.training.ray_backend`).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import gymnasium as gym
 import numpy as np
 
 from warl.core.envs.chunked import ChunkedEnv
-from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
-from warl.core.evaluate import EvalResult, evaluate, split_extras
-from warl.core.training.transitions import EpisodeRecord, Step
-from warl.core.world_model import WAOutput, WorldActionModel, batch_of
+from warl.core.evaluate import EvalResult, evaluate_with
+from warl.core.rollout.engine import EpisodeRequest, Rollout, RolloutEngine, policy_copies
+from warl.core.rollout.vector import SerialVector
+from warl.core.world_model import WAOutput, WorldActionModel
 
 
 class Policy(Protocol):
@@ -47,86 +45,53 @@ class RolloutState:
     wa_model: Mapping[str, Any]
 
 
-@dataclass
-class Rollout:
-    """One collected episode and how long it took."""
-
-    record: EpisodeRecord
-    seed: int
-    wall_time_s: float
-
-
 class Collector:
-    """Runs episodes in ``env`` with ``policy`` (weights set per request)."""
+    """Runs training episodes on ``envs`` and evaluations on ``eval_envs`` (default ``envs``)
+    with `RolloutEngine`s sharing one policy copy per env slot (weights set per request).
 
-    def __init__(self, env: ChunkedEnv, wa_model: WorldActionModel | None, policy: Policy,
-                 eval_env: ChunkedEnv | None = None) -> None:
-        """``env`` collects (it may hold an intervention source); ``eval_env`` (default
-        ``env``) evaluates, always autonomously."""
-        self.env, self.wa_model, self.policy = env, wa_model, policy
-        self.eval_env = env if eval_env is None else eval_env
-        self._instruction = ""
-        if self.wa_model is not None and _intervenes(env):
-            env.refill = self.refill
+    The training envs may hold an intervention source; the evaluation envs always run
+    autonomously.
+    """
 
-    def _load(self, state: Any) -> Any:
-        """Load a `RolloutState`'s WA weights; returns the policy state to load."""
+    def __init__(self, envs: ChunkedEnv | Sequence[ChunkedEnv], wa_model: WorldActionModel | None,
+                 policy: Policy, eval_envs: ChunkedEnv | Sequence[ChunkedEnv] | None = None
+                 ) -> None:
+        envs = [envs] if isinstance(envs, ChunkedEnv) else list(envs)
+        evals = envs if eval_envs is None else (
+            [eval_envs] if isinstance(eval_envs, ChunkedEnv) else list(eval_envs))
+        self.wa_model, self.policy = wa_model, policy
+        self.envs_per_worker = len(envs)
+        policies = policy_copies(policy, len(envs))
+        self.engine = RolloutEngine(SerialVector(envs), wa_model, policies)
+        self.eval_engine = RolloutEngine(SerialVector(evals), wa_model, policies)
+
+    def _load(self, state: Any) -> None:
+        """Load a policy state, or a `RolloutState` (WA weights too); None keeps the weights."""
         if isinstance(state, RolloutState):
             assert self.wa_model is not None
             self.wa_model.load_state_dict(state.wa_model)
-            return state.policy
-        return state
+            state = state.policy
+        if state is not None:
+            self.engine.load_policy_state(state)
 
-    def refill(self, obs: Any, remaining: int) -> np.ndarray:
-        """After an intervention the WA model re-infers to finish the chunk (HALO-WA 3.3)."""
-        output = self._infer(obs, self._instruction)
-        assert output is not None
-        chunk: np.ndarray = output.ref_actions[0, :remaining].detach().cpu().numpy()
-        return chunk
-
-    def _infer(self, obs: Any, instruction: str) -> WAOutput | None:
-        return None if self.wa_model is None else self.wa_model.infer(batch_of(obs), instruction)
+    def episodes(self, policy_state: Mapping[str, Any] | None,
+                 requests: Sequence[EpisodeRequest]) -> list[Rollout]:
+        """The requested training episodes, N at a time, in request order."""
+        self._load(policy_state)
+        return self.engine.run(requests)
 
     def episode(self, policy_state: Mapping[str, Any] | None, seed: int,
                 explore: bool = True, noise_seed: int | None = None) -> Rollout:
         """One episode from ``reset(seed=seed)``, exploring unless ``explore`` is off; the
-        policy's and the WA model's sampling are seeded with ``noise_seed`` (default ``seed``:
-        a group of episodes from one initial state gives each its own)."""
-        start = time.perf_counter()
-        policy_state = self._load(policy_state)
-        if policy_state is not None:
-            self.policy.load_policy_state(policy_state)
-        noise = seed if noise_seed is None else noise_seed
-        self.policy.reseed(noise)
-        if self.wa_model is not None:
-            self.wa_model.seed(noise)
-        obs, info = self.env.reset(seed=seed)
-        instruction = self._instruction = str(info.get(INSTRUCTION_KEY, ""))
-        record = EpisodeRecord()
-        while True:
-            wa_output = self._infer(obs, instruction)
-            chunk, extras = split_extras(self.policy.act(obs, wa_output, explore))
-            features = self.policy.features(obs, wa_output)
-            obs, reward, terminated, truncated, info = self.env.step(chunk)
-            succeeded = bool(info.get(SUCCESS_KEY, False))
-            record.steps.append(Step(
-                features=features, action=np.asarray(info["executed_actions"], np.float32),
-                reward=float(reward), terminated=bool(terminated),
-                steps=int(info["steps_executed"]), intervened=np.asarray(info["intervened"]),
-                succeeded=succeeded, extras=extras,
-            ))
-            record.success = record.success or succeeded
-            if terminated or truncated:
-                record.final_features = self.policy.features(obs, self._infer(obs, instruction))
-                return Rollout(record, seed, time.perf_counter() - start)
+        policy's and the WA model's sampling are seeded with ``noise_seed`` (default
+        ``seed``)."""
+        return self.episodes(policy_state, [EpisodeRequest(seed, explore, noise_seed)])[0]
 
     def evaluation(self, policy_state: Mapping[str, Any] | None, seeds: list[int],
                    video_dir: Any = None, videos: int = 0) -> EvalResult:
-        """Deterministic trials on fixed seeds (`warl.core.evaluate.evaluate`)."""
-        policy_state = self._load(policy_state)
-        if policy_state is not None:
-            self.policy.load_policy_state(policy_state)
-        return evaluate(self.eval_env, self.policy.act, self.wa_model, seeds, video_dir, videos)
+        """Deterministic trials on fixed seeds (`warl.core.evaluate.evaluate_with`)."""
+        self._load(policy_state)
+        return evaluate_with(self.eval_engine, seeds, video_dir, videos)
 
 
 def with_gated_expert(env: Any, env_id: str, gate: Any) -> Any:
@@ -136,16 +101,6 @@ def with_gated_expert(env: Any, env_id: str, gate: Any) -> Any:
     from warl.core.envs.intervention import GatedExpert, InterventionWrapper
 
     return InterventionWrapper(env, GatedExpert(scripted_expert(env, env_id), gate))
-
-
-def _intervenes(env: Any) -> bool:
-    from warl.core.envs.intervention import InterventionWrapper
-
-    while isinstance(env, gym.Wrapper):
-        if isinstance(env, InterventionWrapper):
-            return True
-        env = env.env
-    return False
 
 
 class Backend(Protocol):

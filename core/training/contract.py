@@ -69,7 +69,9 @@ class RolloutPolicy(Protocol):
     def act(self, observation: Mapping[str, Any], wa_output: Any = None,
             explore: bool = False) -> Any:
         """A (C, A) chunk, or ``(chunk, extras)`` with extras (log-probabilities, raw samples)
-        stored beside the transition under ``extras``."""
+        stored beside the transition under ``extras``. Optionally the policy also has
+        ``act_on(state, explore)``: the same decision from the RL state ``features``
+        returned, so that the rollout engine computes it once per decision."""
         ...
 
     def features(self, observation: Mapping[str, Any], wa_output: Any) -> dict[str, np.ndarray]:

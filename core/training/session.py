@@ -112,7 +112,7 @@ class Session:
         self.trains_wa_model = bool(getattr(self.algorithm, "trains_wa_model", False))
         rollout_wa = copy.deepcopy(setup.wa_model) if self.trains_wa_model else setup.wa_model
         self.collector = Collector(self._collection_env(), rollout_wa, self.policy,
-                                   eval_env=setup.env)
+                                   eval_envs=setup.env)
         self.backend: Backend = InlineBackend(self.collector)
         self.log: RunLog | None = None
         # An evaluation running in the rollout worker while the learner goes on updating:

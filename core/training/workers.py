@@ -64,7 +64,7 @@ class CollectorRecipe:
         env = eval_env
         if self.gate is not None:
             env = ChunkedEnv(with_gated_expert(deployed, self.env_id, self.gate), self.chunk)
-        return Collector(env, self.wa_model, self.policy, eval_env=eval_env)
+        return Collector(env, self.wa_model, self.policy, eval_envs=eval_env)
 
 
 def _send(conn: Any, obj: Any) -> None:

@@ -62,7 +62,10 @@ class GaussianPolicy:
 
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> Any:
-        fields = self.features(observation, wa_output)
+        return self.act_on(self.features(observation, wa_output), explore)
+
+    def act_on(self, fields: Mapping[str, np.ndarray], explore: bool = False) -> Any:
+        """The chunk (and, exploring, its extras) for an RL state already computed."""
         device = next(self.head.parameters()).device
         with torch.no_grad():
             dist = self.head(*_inputs(fields, device, batch=True))

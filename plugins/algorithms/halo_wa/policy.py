@@ -74,7 +74,10 @@ class ActorPolicy:
 
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
-        fields = self.features(observation, wa_output)
+        return self.act_on(self.features(observation, wa_output), explore)
+
+    def act_on(self, fields: Mapping[str, np.ndarray], explore: bool = False) -> np.ndarray:
+        """The chunk for an RL state already computed (the engine computes it once)."""
         device = next(self.actor.parameters()).device
         with torch.no_grad():
             chunk = self.actor(*network_inputs(fields, device, batch=True))[0].cpu().numpy()

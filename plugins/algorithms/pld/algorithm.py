@@ -61,7 +61,10 @@ class ResidualPolicy:
 
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
-        fields = self.features(observation, wa_output)
+        return self.act_on(self.features(observation, wa_output), explore)
+
+    def act_on(self, fields: Mapping[str, np.ndarray], explore: bool = False) -> np.ndarray:
+        """The chunk for an RL state already computed (the engine computes it once)."""
         self.decisions += 1
         if explore and self.decisions <= self.base_chunks:
             return fields["reference"]

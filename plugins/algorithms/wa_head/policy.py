@@ -81,5 +81,8 @@ class HeadPolicy:
 
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
             explore: bool = False) -> np.ndarray:
-        return head_chunk(self.head, self.features(observation, wa_output), self.chunk,
-                          self.generator)
+        return self.act_on(self.features(observation, wa_output), explore)
+
+    def act_on(self, fields: Mapping[str, np.ndarray], explore: bool = False) -> np.ndarray:
+        """The chunk for an RL state already computed (the engine computes it once)."""
+        return head_chunk(self.head, fields, self.chunk, self.generator)

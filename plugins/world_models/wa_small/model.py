@@ -155,20 +155,24 @@ class WASmall(nn.Module):
     # -- WorldActionModel ----------------------------------------------------------------------
     @torch.no_grad()
     def infer(self, observations: Mapping[str, Any],
-              instruction: str | Sequence[str] = "") -> WAOutput:
+              instruction: str | Sequence[str] = "",
+              noise: torch.Tensor | None = None) -> WAOutput:
         """Reference chunk (B, H, A) in the env's action units, latents (B, N, D), features.
 
         The instruction is accepted for the interface; this model is trained per task, so it
-        does not condition on it.
+        does not condition on it. ``noise`` is the flow sampler's starting noise (B, H, A);
+        by default it is drawn from the model's generator (`seed`).
         """
         was_training = self.training
         self.eval()
         x = self.prepare(observations)
         latents, _, intermediate = self._moments(x)
         cond = self._condition(latents, x[STATE_KEY])
-        noise = torch.randn((len(latents), self.horizon, self.action_dim),
-                            generator=self.generator)
-        actions = self.action_head.sample(cond, self.cfg.flow_steps, noise).clamp(-1.0, 1.0)
+        if noise is None:
+            noise = torch.randn((len(latents), self.horizon, self.action_dim),
+                                generator=self.generator)
+        actions = self.action_head.sample(cond, self.cfg.flow_steps, noise.to(cond.device)
+                                          ).clamp(-1.0, 1.0)
         self.train(was_training)
         return WAOutput(
             ref_actions=actions,
