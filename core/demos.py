@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
 from warl.core.errors import ConfigError, ContractError
 
 Policy = Callable[[dict[str, np.ndarray]], np.ndarray]
@@ -53,21 +52,18 @@ class Episode:
 
 def record_episode(env: Any, policy: Policy, seed: int) -> Episode:
     """Run ``policy`` in ``env`` from ``reset(seed=seed)`` until the episode ends."""
-    obs, info = env.reset(seed=seed)
-    episode = Episode(seed=seed, instruction=str(info.get(INSTRUCTION_KEY, "")))
-    episode.obs = {key: [] for key in obs}
-    while True:
-        action = np.asarray(policy(obs), dtype=np.float32)
-        for key, value in obs.items():
-            episode.obs[key].append(value)
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        episode.actions.append(action)
-        episode.rewards.append(float(reward))
-        episode.dones.append(bool(terminated))
-        episode.successes.append(bool(info.get(SUCCESS_KEY, False)))
-        obs = next_obs
-        if terminated or truncated:
-            return episode
+    from warl.core.rollout.expert import expert_episode
+
+    rollout = expert_episode(env, policy, 1, seed)
+    episode = Episode(seed=seed, instruction=rollout.instruction)
+    steps = rollout.record.steps
+    episode.obs = {key: [s.features[key] for s in steps] for key in steps[0].features}
+    for step in steps:
+        episode.actions.append(step.action[0])
+        episode.rewards.append(step.reward)
+        episode.dones.append(step.terminated)
+        episode.successes.append(step.succeeded)
+    return episode
 
 
 class DemoWriter:

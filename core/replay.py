@@ -71,17 +71,27 @@ class MixedReplay:
 
     def save(self, directory: str | Path) -> None:
         """Both buffers with their contents and write cursors."""
+        from warl.core.chunk_replay import ChunkReplay
+
         directory = Path(directory)
-        save_buffer(self.online, directory / "online")
-        save_buffer(self.demos, directory / "demos")
+        for name, buffer in (("online", self.online), ("demos", self.demos)):
+            if isinstance(buffer, ChunkReplay):
+                buffer.save(directory / name)
+            else:
+                save_buffer(buffer, directory / name)
 
     def load(self, directory: str | Path) -> None:
         directory = Path(directory)
         for name in ("online", "demos"):
             if not (directory / name / WRITER_FILE).is_file():
                 raise ConfigError(f"{directory} holds no saved {name!r} replay buffer")
-        load_buffer(self.online, directory / "online")
-        load_buffer(self.demos, directory / "demos")
+        from warl.core.chunk_replay import ChunkReplay
+
+        for name, buffer in (("online", self.online), ("demos", self.demos)):
+            if isinstance(buffer, ChunkReplay):
+                buffer.load(directory / name)
+            else:
+                load_buffer(buffer, directory / name)
 
 
 def _writer(buffer: Any) -> Any:

@@ -54,6 +54,7 @@ class Rollout:
     seed: int
     wall_time_s: float
     frames: list[np.ndarray] = field(default_factory=list)
+    instruction: str = ""
 
 
 @dataclass
@@ -240,5 +241,6 @@ class RolloutEngine:
             slot = self._slots[i]
             assert slot is not None
             finished.append((i, Rollout(slot.record, slot.request.seed,
-                                        time.perf_counter() - slot.started, slot.frames)))
+                                        time.perf_counter() - slot.started, slot.frames,
+                                        slot.instruction)))
         return finished

@@ -9,7 +9,9 @@ from typing import Any
 from warl.core.errors import check_at_least
 from warl.core.settings import check_choice, check_range, parse_settings
 
-BACKENDS = ("thread", "inline", "process")
+BACKENDS = ("thread", "inline", "process", "ray")
+VECTORS = ("serial", "async")
+PRECISIONS = ("float32", "float16", "bfloat16")
 DEMO_SOURCES = ("lab", "deployment", "none")
 INTERVENTIONS = ("auto", "none", "expert")
 
@@ -28,7 +30,13 @@ class TrainConfig:
         collect-then-update in turn.
     backend: where the off-policy loop's rollout worker runs: ``thread`` (in-process),
         ``inline`` (sync), or ``process`` (its own process with one torch thread, so the
-        learner keeps the other core; built from the session's `CollectorRecipe`).
+        learner keeps the other core; built from the session's `CollectorRecipe`), or
+        ``ray`` (``workers`` Ray actors: a local cluster, or the one ``RAY_ADDRESS`` names).
+    workers: rollout workers of the ``process`` and ``ray`` backends.
+    envs_per_worker: envs each rollout worker steps as one batch (its WA inference batched
+        across them); each training batch of episodes is that many per worker.
+    vector: how a worker holds its envs: ``serial`` (in its own process, stepped in turn) or
+        ``async`` (Gymnasium's `AsyncVectorEnv`, a process per env; no expert in the loop).
     torch_threads: intra-op threads of the learner; 0 = half the cores when asynchronous (the
         other half drives the env), all of them otherwise.
     demos: demonstration-buffer episodes of the env's scripted expert (only the successful
@@ -56,6 +64,8 @@ class TrainConfig:
     videos: evaluation videos saved for the baseline and the final evaluation.
     checkpoint_every: env steps between checkpoints (one is always written at the end).
     replay_capacity: online buffer size in chunk transitions.
+    replay_precision: the dtype the RL states are stored in (``float32``, ``float16``,
+        ``bfloat16``; read back as float32); see `warl.core.chunk_replay`.
     seed: training episode seeds, RNG state.
     """
 
@@ -66,6 +76,9 @@ class TrainConfig:
     minutes: float = 10.0
     asynchronous: bool = True
     backend: str = "thread"
+    workers: int = 1
+    envs_per_worker: int = 1
+    vector: str = "serial"
     torch_threads: int = 0
     demos: int = 100
     demo_source: str = "deployment"
@@ -79,6 +92,7 @@ class TrainConfig:
     videos: int = 3
     checkpoint_every: int = 10_000
     replay_capacity: int = 100_000
+    replay_precision: str = "float16"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,10 +104,12 @@ def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
     "did you mean"), types, choices and ranges; each failure is one `ConfigError`."""
     config = parse_settings(TrainConfig, settings, "train.")
     check_choice(config, "backend", BACKENDS, "train.")
+    check_choice(config, "vector", VECTORS, "train.")
+    check_choice(config, "replay_precision", PRECISIONS, "train.")
     check_choice(config, "intervention", INTERVENTIONS, "train.")
     check_choice(config, "demo_source", DEMO_SOURCES, "train.")
     check_at_least(config, ("env_steps", "eval_every", "checkpoint_every", "final_trials",
-                            "replay_capacity"), 1, "train.")
+                            "replay_capacity", "workers", "envs_per_worker"), 1, "train.")
     check_at_least(config, ("demos", "eval_trials", "videos", "torch_threads", "minutes",
                             "episodes", "imagined_steps", "updates"), 0, "train.")
     check_range(config, "intervention_threshold", 0.0, None, "train.")

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from warl.core.demos import scripted_expert
-from warl.core.envs.chunked import can_defer_cameras, fresh_cameras, step_deferred
-from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY
+from warl.core.rollout.expert import boundary_observations, expert_episode
 from warl.core.training.transitions import EpisodeRecord, Step
 from warl.core.world_model import WorldActionModel
 
@@ -33,35 +32,15 @@ ChunkEpisode = dict[str, Any]
 
 def record_chunked(env: Any, env_id: str, chunk: int, seed: int) -> ChunkEpisode:
     """One expert episode from ``reset(seed=seed)``, cut into C-step chunks."""
-    expert = scripted_expert(env, env_id)
-    defer = can_defer_cameras(env)
-    obs, info = env.reset(seed=seed)
-    boundaries, actions, rewards, terminated_flags, steps = [obs], [], [], [], []
-    success, done = False, False
-    while not done:
-        executed = np.zeros((chunk, env.action_space.shape[0]), np.float32)
-        reward, terminated, i = 0.0, False, 0
-        for i in range(chunk):  # i + 1 steps ran when the loop ends
-            action = np.asarray(expert(obs), np.float32)
-            obs, r, terminated, truncated, info = step_deferred(env, action, defer)
-            executed[i] = action
-            reward += float(r)
-            success = success or bool(info.get(SUCCESS_KEY, False))
-            if terminated or truncated:
-                done = True
-                break
-        if defer:
-            obs = fresh_cameras(env, obs)
-        boundaries.append(obs)
-        actions.append(executed)
-        rewards.append(reward)
-        terminated_flags.append(bool(terminated))
-        steps.append(i + 1)
+    rollout = expert_episode(env, scripted_expert(env, env_id), chunk, seed)
+    steps = rollout.record.steps
     return {
-        "obs": {k: np.stack([o[k] for o in boundaries]) for k in boundaries[0]},
-        "actions": np.stack(actions), "rewards": np.asarray(rewards, np.float32),
-        "terminated": np.asarray(terminated_flags), "steps": np.asarray(steps),
-        "success": success, "instruction": str(info.get(INSTRUCTION_KEY, "")),
+        "obs": boundary_observations(rollout),
+        "actions": np.stack([s.action for s in steps]),
+        "rewards": np.asarray([s.reward for s in steps], np.float32),
+        "terminated": np.asarray([s.terminated for s in steps]),
+        "steps": np.asarray([s.steps for s in steps]),
+        "success": rollout.record.success, "instruction": rollout.instruction,
     }
 
 

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from warl.core.assemble import Assembly
+from warl.core.chunk_replay import ChunkReplay
 from warl.core.envs.chunked import ChunkedEnv
 from warl.core.evaluate import EvalResult, eval_seeds
 from warl.core.progress import progress_bar
 from warl.core.registry import Registry
-from warl.core.replay import MixedReplay, make_buffer
+from warl.core.replay import MixedReplay
 from warl.core.training.checkpoint import load_run_state, save_run_state
 from warl.core.training.collector import (
     Backend,
@@ -101,9 +102,9 @@ class Session:
         # The first evaluation runs before any online data: what the warm-up alone gives.
         self.counters = Counters(next_eval=0, next_checkpoint=config.checkpoint_every)
         scratch = self.scratch_dir()
-        self.replay = MixedReplay(make_buffer(config.replay_capacity, scratch / "online"),
-                                  make_buffer(config.replay_capacity, scratch / "demos"),
-                                  getattr(self.algorithm, "demo_fraction", 0.5))
+        online, demos = (ChunkReplay(config.replay_capacity, scratch / name,
+                                     config.replay_precision) for name in ("online", "demos"))
+        self.replay = MixedReplay(online, demos, getattr(self.algorithm, "demo_fraction", 0.5))
         make_policy = getattr(self.algorithm, "make_policy", None)
         self.policy: Policy = make_policy() if make_policy is not None else self.algorithm
         # An algorithm that fine-tunes its WA model (``trains_wa_model``) gets a rollout copy
