@@ -56,19 +56,25 @@ def test_a_fake_algorithm_drives_its_stock_loop(algo, tmp_path):
 def test_on_policy_groups_start_from_one_state_with_their_own_noise(tmp_path, monkeypatch):
     from warl.core.training.collector import Collector
 
-    calls = []
-    episode = Collector.episode
+    seen = []
+    episodes = Collector.episodes
 
-    def spy(self, policy_state, seed, explore=True, noise_seed=None):
-        calls.append((seed, noise_seed))
-        return episode(self, policy_state, seed, explore, noise_seed)
+    def spy(self, policy_state, requests):
+        rollouts = episodes(self, policy_state, requests)
+        seen.extend(zip(requests, rollouts, strict=True))
+        return rollouts
 
-    monkeypatch.setattr(Collector, "episode", spy)
+    monkeypatch.setattr(Collector, "episodes", spy)
     _train("fake/on-policy", tmp_path, env_steps=1000, eval_trials=0)
-    assert len(calls) == 4
-    (s0, n0), (s1, n1), (s2, n2), (s3, n3) = calls
-    assert s0 == s1 and s2 == s3 and s0 != s2  # a group resets from one state
-    assert len({n0, n1, n2, n3}) == 4  # each episode samples its own noise
+    assert len(seen) == 4
+    (r0, e0), (r1, e1), (r2, e2), (r3, e3) = seen
+    assert r0.seed == r1.seed and r2.seed == r3.seed and r0.seed != r2.seed
+    assert len({r.noise_seed for r, _ in seen}) == 4  # each episode samples its own noise
+    for a, b in ((e0, e1), (e2, e3)):  # every member of a group starts from the same state
+        first_a, first_b = a.record.steps[0].features, b.record.steps[0].features
+        assert all(np.array_equal(first_a[k], first_b[k]) for k in first_a)
+    assert not np.array_equal(e0.record.steps[0].features["state"],
+                              e2.record.steps[0].features["state"])
 
 
 def test_imagination_counts_imagined_steps_apart(tmp_path):

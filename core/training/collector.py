@@ -18,7 +18,7 @@ import numpy as np
 from warl.core.envs.chunked import ChunkedEnv
 from warl.core.evaluate import EvalResult, evaluate_with
 from warl.core.rollout.engine import EpisodeRequest, Rollout, RolloutEngine, policy_copies
-from warl.core.rollout.vector import SerialVector
+from warl.core.rollout.vector import ChunkVector, SerialVector
 from warl.core.world_model import WAOutput, WorldActionModel
 
 
@@ -53,17 +53,15 @@ class Collector:
     autonomously.
     """
 
-    def __init__(self, envs: ChunkedEnv | Sequence[ChunkedEnv], wa_model: WorldActionModel | None,
-                 policy: Policy, eval_envs: ChunkedEnv | Sequence[ChunkedEnv] | None = None
-                 ) -> None:
-        envs = [envs] if isinstance(envs, ChunkedEnv) else list(envs)
-        evals = envs if eval_envs is None else (
-            [eval_envs] if isinstance(eval_envs, ChunkedEnv) else list(eval_envs))
+    def __init__(self, envs: ChunkedEnv | Sequence[ChunkedEnv] | ChunkVector,
+                 wa_model: WorldActionModel | None, policy: Policy,
+                 eval_envs: ChunkedEnv | Sequence[ChunkedEnv] | None = None) -> None:
+        vector = _vector(envs)
         self.wa_model, self.policy = wa_model, policy
-        self.envs_per_worker = len(envs)
-        policies = policy_copies(policy, len(envs))
-        self.engine = RolloutEngine(SerialVector(envs), wa_model, policies)
-        self.eval_engine = RolloutEngine(SerialVector(evals), wa_model, policies)
+        policies = policy_copies(policy, vector.num_envs)
+        self.engine = RolloutEngine(vector, wa_model, policies)
+        evals = vector if eval_envs is None else _vector(eval_envs)
+        self.eval_engine = RolloutEngine(evals, wa_model, policies)
 
     def _load(self, state: Any) -> None:
         """Load a policy state, or a `RolloutState` (WA weights too); None keeps the weights."""
@@ -94,6 +92,14 @@ class Collector:
         return evaluate_with(self.eval_engine, seeds, video_dir, videos)
 
 
+def _vector(envs: ChunkedEnv | Sequence[ChunkedEnv] | ChunkVector) -> ChunkVector:
+    if isinstance(envs, ChunkedEnv):
+        return SerialVector([envs])
+    if isinstance(envs, Sequence):
+        return SerialVector(envs)
+    return envs
+
+
 def with_gated_expert(env: Any, env_id: str, gate: Any) -> Any:
     """``env`` with the env's scripted expert behind ``gate`` in the loop, standing in for the
     operator (the training env when ``train.intervention`` puts the expert in)."""
@@ -104,7 +110,9 @@ def with_gated_expert(env: Any, env_id: str, gate: Any) -> Any:
 
 
 class Backend(Protocol):
-    """Runs `Collector` calls somewhere and returns futures."""
+    """Runs `Collector` calls somewhere and returns futures; ``workers`` run at once."""
+
+    workers: int
 
     def submit(self, method: str, *args: Any) -> Future[Any]: ...
 
@@ -113,6 +121,8 @@ class Backend(Protocol):
 
 class InlineBackend:
     """Synchronous: the call runs before `submit` returns."""
+
+    workers = 1
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
@@ -132,6 +142,8 @@ class InlineBackend:
 class ThreadBackend:
     """Asynchronous, in-process: one worker thread. MuJoCo and torch release the GIL while
     they compute, so rollout and learning overlap on two cores."""
+
+    workers = 1
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector

@@ -111,9 +111,9 @@ class Session:
         # of it, refreshed with the policy weights (`rollout_state`): the learner's model
         # changes while the worker infers.
         self.trains_wa_model = bool(getattr(self.algorithm, "trains_wa_model", False))
-        rollout_wa = copy.deepcopy(setup.wa_model) if self.trains_wa_model else setup.wa_model
-        self.collector = Collector(self._collection_env(), rollout_wa, self.policy,
-                                   eval_envs=setup.env)
+        self._rollout_wa = copy.deepcopy(setup.wa_model) if self.trains_wa_model else \
+            setup.wa_model
+        self.collector: Collector = self.recipe(local=True).build(first=setup.env.env)
         self.backend: Backend = InlineBackend(self.collector)
         self.log: RunLog | None = None
         # An evaluation running in the rollout worker while the learner goes on updating:
@@ -146,38 +146,30 @@ class Session:
         return make_gate() if make_gate is not None else \
             DeviationGate(self.config.intervention_threshold)
 
-    def _intervened(self, env: Any) -> Any:
-        """``env`` with the gated scripted expert in the loop, standing in for the operator."""
-        return with_gated_expert(env, self.env_id, self._gate())
-
-    def _collection_env(self) -> ChunkedEnv:
-        if not self.intervenes:
-            return self.setup.env
-        return ChunkedEnv(self._intervened(self.setup.env.env), self.setup.env.chunk)
-
     def make_env(self, **overrides: Any) -> Any:
         """A fresh single-step deployment env (gap and interventions as configured, its own
         instance: evaluations never touch it); ``overrides`` are env settings such as
         ``reward_type="dense"``."""
-        from warl.core.envs.gap import apply_deployment_gap
+        from warl.core.rollout.recipe import deployed_env
 
         config = self.setup.config
-        base = self.registry.make(self.env_id, kind="env",
-                                  **{**config["env_kwargs"], **overrides})
-        env = apply_deployment_gap(base, config["deployment_gap"], seed=self.config.seed)
-        return self._intervened(env) if self.intervenes else env
+        env = deployed_env(self.env_id, {**config["env_kwargs"], **overrides},
+                           config["deployment_gap"], self.config.seed)
+        return with_gated_expert(env, self.env_id, self._gate()) if self.intervenes else env
 
-    def recipe(self) -> Any:
-        """How to build this session's collector in a worker process (`CollectorRecipe`)."""
-        from warl.core.training.workers import CollectorRecipe
+    def recipe(self, local: bool = False) -> Any:
+        """How to build this session's collector (`CollectorRecipe`): in a worker process or
+        Ray actor (one torch thread), or ``local``ly for the inline and thread backends."""
+        from warl.core.rollout.recipe import CollectorRecipe
 
-        gate = self._gate() if self.intervenes else None
-        config = self.setup.config
+        c, config = self.config, self.setup.config
         environ = {k: v for k, v in os.environ.items() if k.startswith(("WARL_", "MUJOCO_"))}
-        return CollectorRecipe(self.env_id, dict(config["env_kwargs"]),
-                               dict(config["deployment_gap"]), self.config.seed,
-                               self.env.chunk, self.collector.wa_model, self.policy, gate,
-                               environ=environ)
+        return CollectorRecipe(
+            self.env_id, dict(config["env_kwargs"]), dict(config["deployment_gap"]), c.seed,
+            self.env.chunk, self._rollout_wa, self.policy,
+            self._gate() if self.intervenes else None, torch_threads=0 if local else 1,
+            environ={} if local else environ, envs=c.envs_per_worker,
+            vector="serial" if local else c.vector)
 
     def seed_of(self, episode: int) -> int:
         """The reset seed of training episode ``episode`` (the training range)."""

@@ -19,52 +19,16 @@ import threading
 import traceback
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 from warl.core.errors import WarlError
+from warl.core.rollout.recipe import CollectorRecipe
 
 START_TIMEOUT_S = 300
 
 
 class WorkerError(WarlError, RuntimeError):
     """The rollout worker process failed; the message holds its traceback."""
-
-
-@dataclass
-class CollectorRecipe:
-    """How to build the session's `Collector` in another process."""
-
-    env_id: str
-    env_kwargs: dict[str, Any]
-    deployment_gap: dict[str, Any]
-    gap_seed: int
-    chunk: int
-    wa_model: Any
-    policy: Any
-    gate: Any = None  # the intervention gate when the expert is in the loop, else None
-    torch_threads: int = 1
-    environ: dict[str, str] = field(default_factory=dict)
-
-    def build(self) -> Any:
-        import os
-
-        import torch
-
-        from warl.core.envs.chunked import ChunkedEnv
-        from warl.core.envs.gap import apply_deployment_gap
-        from warl.core.registry import default_registry
-        from warl.core.training.collector import Collector, with_gated_expert
-
-        os.environ.update(self.environ)
-        torch.set_num_threads(self.torch_threads)
-        base = default_registry().make(self.env_id, kind="env", **self.env_kwargs)
-        deployed = apply_deployment_gap(base, self.deployment_gap, seed=self.gap_seed)
-        eval_env = ChunkedEnv(deployed, self.chunk)
-        env = eval_env
-        if self.gate is not None:
-            env = ChunkedEnv(with_gated_expert(deployed, self.env_id, self.gate), self.chunk)
-        return Collector(env, self.wa_model, self.policy, eval_envs=eval_env)
 
 
 def _send(conn: Any, obj: Any) -> None:
@@ -106,6 +70,8 @@ class ProcessBackend:
     and none is returned twice. Past that, or if a fresh worker cannot start, every pending
     call fails with a `WorkerError`.
     """
+
+    workers = 1
 
     def __init__(self, recipe: CollectorRecipe, max_restarts: int = 3) -> None:
         self._recipe, self.max_restarts, self.restarts = pickle.dumps(recipe), max_restarts, 0
@@ -200,3 +166,31 @@ class ProcessBackend:
     def close(self) -> None:
         self._closing = True
         self._stop()
+
+
+class ProcessPool:
+    """``workers`` `ProcessBackend`s; `submit` hands calls to them in turn."""
+
+    def __init__(self, recipe: CollectorRecipe, workers: int = 1) -> None:
+        self.backends: list[ProcessBackend] = []
+        try:
+            for _ in range(workers):
+                self.backends.append(ProcessBackend(recipe))
+        except BaseException:
+            self.close()
+            raise
+        self.workers = workers
+        self._turn = 0
+
+    @property
+    def restarts(self) -> int:
+        return sum(b.restarts for b in self.backends)
+
+    def submit(self, method: str, *args: Any) -> Future[Any]:
+        backend = self.backends[self._turn % len(self.backends)]
+        self._turn += 1
+        return backend.submit(method, *args)
+
+    def close(self) -> None:
+        for backend in self.backends:
+            backend.close()

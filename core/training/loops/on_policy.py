@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from warl.core.training.collector import Backend, Rollout
+from warl.core.rollout.engine import EpisodeRequest, Rollout
+from warl.core.training.collector import Backend
 from warl.core.training.contract import OnPolicy, require
+from warl.core.training.loops.batches import open_backend, run_requests
 from warl.core.training.transitions import to_tensordict
 
 
@@ -60,8 +62,16 @@ def on_policy(session: Any, algorithm: Any, *, same_start: bool = True,
     steps, or with ``imagined`` imagined steps of the episodes ``backend`` (a collector over
     a world-model env) runs."""
     require(algorithm, OnPolicy, session.algorithm_id, "on-policy")
+    if backend is None:
+        with open_backend(session) as opened:
+            _train(session, algorithm, same_start, opened, imagined)
+    else:
+        _train(session, algorithm, same_start, backend, imagined)
+
+
+def _train(session: Any, algorithm: Any, same_start: bool, backend: Backend,
+           imagined: bool) -> None:
     counters = session.counters
-    backend = backend or session.backend
     budget_left = session.imagined_budget_left if imagined else session.budget_left
     label = "imagination" if imagined else "train"
     session.start_online()
@@ -71,20 +81,15 @@ def on_policy(session: Any, algorithm: Any, *, same_start: bool = True,
     done = counters.imagined_steps if imagined else counters.env_steps
     with session.progress(label, total, min(done, total)) as advance:
         while budget_left():
-            state = session.rollout_state()  # the batch's one policy, sent once
-            groups: list[list[Rollout]] = []
-            episode = counters.episodes  # counters move only once the batch is used
-            while len(groups) < algorithm.groups_per_update:
-                start = session.seed_of(episode)
-                group: list[Rollout] = []
-                for _ in range(algorithm.group_size):
-                    seed = start if same_start else session.seed_of(episode)
-                    rollout = backend.submit(
-                        "episode", state if not groups and not group else None, seed, True,
-                        session.seed_of(episode)).result()
-                    group.append(rollout)
-                    episode += 1
-                groups.append(group)
+            # Counters move only once the batch is used: episode e of the batch has the seed
+            # of training episode counters.episodes + e, and resets from its group's first.
+            size, first = algorithm.group_size, counters.episodes
+            requests = [
+                EpisodeRequest(session.seed_of(first + (e - e % size if same_start else e)),
+                               noise_seed=session.seed_of(first + e))
+                for e in range(size * algorithm.groups_per_update)]
+            rollouts = run_requests(session, backend, session.rollout_state(), requests)
+            groups = [rollouts[g:g + size] for g in range(0, len(rollouts), size)]
             metrics = algorithm.update_on_policy(group_batch(groups))
             counters.updates += int(metrics.pop("updates", 1))
             counters.groups += len(groups)

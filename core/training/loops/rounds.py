@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from warl.core.training.collector import Rollout
+from warl.core.rollout.engine import EpisodeRequest, Rollout
 from warl.core.training.contract import Rounds, require
+from warl.core.training.loops.batches import batch_size, open_backend, run_requests
 from warl.core.training.loops.ingest import Keep, ingest
 
 
@@ -19,17 +20,23 @@ def rounds(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
     require(algorithm, Rounds, session.algorithm_id, "rounds")
     counters = session.counters
     session.start_online()
-    if counters.env_steps == 0:
-        session.tick()
-    with session.progress("train (rounds)", session.config.env_steps,
-                          min(counters.env_steps, session.config.env_steps)) as advance:
+    with open_backend(session) as backend, session.progress(
+            "train (rounds)", session.config.env_steps,
+            min(counters.env_steps, session.config.env_steps)) as advance:
+        if counters.env_steps == 0:
+            session.tick()
         while session.budget_left():
             episodes: list[Rollout] = []
-            state = session.rollout_state()  # the round's one policy, sent once
+            state = session.rollout_state()  # the round's one policy
             while len(episodes) < algorithm.episodes_per_round and session.budget_left():
-                rollout = session.collect(None if episodes else state)
-                episodes.append(rollout)
-                advance(ingest(session, rollout, {}, 0.0, keep), **session.status(0.0))
+                # As many as the workers run at once, then the budget is checked again.
+                count = min(batch_size(session, backend),
+                            algorithm.episodes_per_round - len(episodes))
+                requests = [EpisodeRequest(session.seed_of(counters.episodes + i))
+                            for i in range(count)]
+                for rollout in run_requests(session, backend, state, requests):
+                    episodes.append(rollout)
+                    advance(ingest(session, rollout, {}, 0.0, keep), **session.status(0.0))
             metrics: dict[str, float] = {}
             if len(session.replay):
                 for _ in range(algorithm.updates_per_round):
