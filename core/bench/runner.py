@@ -33,6 +33,11 @@ def cell_state(out: Path) -> str:
     return "resume" if (out / "config.json").is_file() else "new"
 
 
+def failure_record(cell: Cell, root: Path, error: str, trace: str) -> dict[str, Any]:
+    return {"cell": str(cell), "algo": cell.algo, "env": cell.env, "seed": cell.seed,
+            "run_dir": str(cell.path(root)), "error": error, "traceback": trace}
+
+
 def read_errors(root: Path) -> dict[str, dict[str, Any]]:
     path = root / ERRORS_FILE
     errors: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.is_file() else {}
@@ -40,33 +45,44 @@ def read_errors(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def _failure(cell: Cell, root: Path, exc: BaseException) -> dict[str, Any]:
-    return {"cell": str(cell), "algo": cell.algo, "env": cell.env, "seed": cell.seed,
-            "run_dir": str(cell.path(root)), "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc()}
+    return failure_record(cell, root, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
 def run_cells(spec: BenchSpec, root: Path, *, show_progress: bool = True, registry: Any = None,
-              echo: Callable[[str], None] = _stderr) -> dict[str, dict[str, Any]]:
-    """Run every unfinished cell of ``spec`` in ``root``; returns the failures of this run,
-    keyed by the cell's folder relative to ``root`` (as in ``errors.json``)."""
+              echo: Callable[[str], None] = _stderr, backend: str = "local"
+              ) -> dict[str, dict[str, Any]]:
+    """Run every unfinished cell of ``spec`` in ``root``, one after the other, or with
+    ``backend="ray"`` as Ray tasks spread over the cluster (one core each); returns the
+    failures of this run, keyed by the cell's folder relative to ``root`` (as in
+    ``errors.json``)."""
     from warl.core.training.run import quiet_torchrl, run_training
 
     quiet_torchrl()
     cells = spec.cells()
     errors = read_errors(root)
     failed: dict[str, dict[str, Any]] = {}
+    todo = []
     for i, cell in enumerate(cells, 1):
-        out, key = cell.path(root), cell.relative_path()
-        state = cell_state(out)
+        state = cell_state(cell.path(root))
         note = {"done": ": finished, skipped", "resume": ": resuming", "new": ""}[state]
         echo(f"[{i}/{len(cells)}] {cell}{note}")
-        if state != "done":
-            try:
-                run_training(spec.request(cell), out, resume=state == "resume",
-                             show_progress=show_progress, registry=registry)
-            except Exception as exc:  # the other cells still run; the report marks it missing
-                failed[key] = _failure(cell, root, exc)
-                echo(f"[{i}/{len(cells)}] {cell}: failed: {failed[key]['error']}")
+        if state == "done":
+            continue
+        if backend == "ray":
+            todo.append(cell)
+            continue
+        try:
+            run_training(spec.request(cell), cell.path(root), resume=state == "resume",
+                         show_progress=show_progress, registry=registry)
+        except Exception as exc:  # the other cells still run; the report marks it missing
+            failed[cell.relative_path()] = _failure(cell, root, exc)
+            echo(f"{cell}: failed: {failed[cell.relative_path()]['error']}")
+    if todo:
+        from warl.core.bench.ray_cells import run_on_ray
+
+        failed.update(run_on_ray(spec, root, todo, echo))
+    for cell in cells:
+        key = cell.relative_path()
         if key in failed:
             errors[key] = failed[key]
         elif key in errors:  # failed in an earlier run of the bench, finished now

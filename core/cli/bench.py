@@ -93,6 +93,10 @@ def add_commands(commands: Any) -> None:
                    "(default runs/bench/<config name or bench>__<time>)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars (the one line per cell stays, on stderr)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: the cells one after the other; ray: as Ray tasks over the "
+                   "cluster RAY_ADDRESS names, or a local one on this machine's cores "
+                   "(pip install 'warl[ray]') [local]")
     _report_options(p)
     p.set_defaults(handler=cmd_bench, json=False, bootstrap_reps=None)
     sub = p.add_subparsers(dest="bench_command", metavar="{report}")
@@ -154,7 +158,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     require_rliable()  # before hours of training, not after
     root = args.out or run_dir("runs/bench", args.config.stem if args.config else "bench")
     write_spec(root, spec)
-    failed = run_cells(spec, root, show_progress=not args.quiet, registry=registry)
+    if args.backend == "ray":
+        from warl.core.training.ray_backend import require_ray
+
+        require_ray()  # a missing Ray fails now, with the fix, not after the spec is written
+    failed = run_cells(spec, root, show_progress=not args.quiet, registry=registry,
+                       backend=args.backend)
     _show(args, root, render(root, reps))
     if failed:
         print(f"warl: {len(failed)} cell(s) failed (see {root / ERRORS_FILE}); the report marks "

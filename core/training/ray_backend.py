@@ -25,13 +25,19 @@ from warl.core.rollout.recipe import CollectorRecipe
 MAX_RESTARTS = 3
 
 
-def ray_init(num_cpus: int | None = None) -> bool:
-    """Connect to Ray: the cluster at ``RAY_ADDRESS`` if set, else a fresh local one (no
-    dashboard). Returns whether this call started it (and so must shut it down)."""
+def require_ray() -> Any:
+    """The ``ray`` module, or one clear error saying how to install it."""
     try:
         import ray
     except ImportError as exc:
-        raise ConfigError("train.backend=ray needs Ray: pip install 'warl[ray]'") from exc
+        raise ConfigError("the Ray backend needs Ray: pip install 'warl[ray]'") from exc
+    return ray
+
+
+def ray_init(num_cpus: int | None = None) -> bool:
+    """Connect to Ray: the cluster at ``RAY_ADDRESS`` if set, else a fresh local one (no
+    dashboard). Returns whether this call started it (and so must shut it down)."""
+    ray = require_ray()
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
