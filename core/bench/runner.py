@@ -76,7 +76,7 @@ def run_cells(spec: BenchSpec, root: Path, *, show_progress: bool = True, regist
                          show_progress=show_progress, registry=registry)
         except Exception as exc:  # the other cells still run; the report marks it missing
             failed[cell.relative_path()] = _failure(cell, root, exc)
-            echo(f"{cell}: failed: {failed[cell.relative_path()]['error']}")
+            echo(f"[{i}/{len(cells)}] {cell}: failed: {failed[cell.relative_path()]['error']}")
     if todo:
         from warl.core.bench.ray_cells import run_on_ray
 

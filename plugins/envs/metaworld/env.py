@@ -175,8 +175,7 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise ValueError(
                 f"MetaWorld actions have shape (4,) (dx, dy, dz, gripper); got {action.shape}."
             )
-        # minimum/maximum: half the per-step cost of np.clip on a 4-vector.
-        raw, dense, _, _, info = self._mw.step(np.minimum(np.maximum(action, -1.0), 1.0))
+        raw, dense, _, _, info = self._mw.step(_clipped(action))
         self._steps += 1
         success = bool(info[SUCCESS_KEY])
         info[SUCCESS_KEY] = success
@@ -214,6 +213,8 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def _observation(self, raw: np.ndarray) -> dict[str, np.ndarray]:
         obs = {STATE_KEY: raw.astype(np.float32)}
+        if not self.cameras:  # state only: the common case, kept to the bare minimum
+            return obs
         if self.defer_cameras:
             shape = (self.image_size, self.image_size, 3)
             obs.update({rgb_key(c): np.zeros(shape, np.uint8) for c in self.cameras})
@@ -232,3 +233,13 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if camera in UPSIDE_DOWN_CAMERAS:
             image = image[::-1]
         return np.ascontiguousarray(image)
+
+
+def _clipped(action: np.ndarray) -> np.ndarray:
+    """``action`` clipped to [-1, 1], in plain Python: on this 4-vector NumPy's vectorised
+    minimum/maximum made the MuJoCo step that follows about 10 us (4%) slower on an AVX-512
+    machine, while the clip itself takes under 1 us (benchmarks/env_overhead.py)."""
+    values = action.tolist()
+    if min(values) >= -1.0 and max(values) <= 1.0:
+        return action
+    return np.array([min(max(v, -1.0), 1.0) for v in values], dtype=np.float32)
