@@ -1,6 +1,6 @@
 """Replay storage: bytes per stored chunk transition, before and after, measured in one run.
 
-HALO-WA's RL state (``cpu`` preset, the default WA model with its state + rgb camera) for
+HALO-WA's RL state (``cpu`` preset, the pretrained default WA model, state + rgb camera) for
 ``--episodes`` collected episodes, stored three ways on TorchRL memmap storage:
 1. the 0.2 layout: ``obs`` and ``next`` per transition, float32 (`make_buffer`);
 2. `ChunkReplay` in float32: each state once, next states read from the following row;
@@ -55,11 +55,15 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="metaworld/peg-insert-side")
     parser.add_argument("--episodes", type=int, default=6)
+    parser.add_argument("--untrained", action="store_true",
+                        help="the untrained WA model (default: the pretrained one, cached "
+                        "after the first run, whose posterior std is the one that matters)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/storage.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        session = make_trainer(args.env, "cpu", False, 60.0, False, root / "run", threads=1)
+        session = make_trainer(args.env, "cpu", False, 60.0, not args.untrained, root / "run",
+                               threads=1)
         state = session.rollout_state()
         records = [session.collector.episode(state, seed).record
                    for seed in range(args.episodes)]
@@ -79,6 +83,7 @@ def main() -> None:
             sizes[f"chunk_replay_{precision}"] = folder_bytes(root / f"saved_{precision}")
         results = {
             "env": args.env, "episodes": args.episodes, "transitions": n,
+            "wa_model": "untrained" if args.untrained else "pretrained",
             "bytes_per_transition": {k: v / n for k, v in sizes.items()},
             "ratio_to_0.2": {k: v / sizes["obs_and_next_float32"] for k, v in sizes.items()},
             "state_fields": {k: list(v.shape[1:]) for k, v in data["obs"].items()},

@@ -31,6 +31,9 @@ CASES = [
     (["--set", "wa.obs_mod=state"], "did you mean 'obs_mode'"),
     (["--set", "wa.train_steps=1.5"], "train_steps=1.5: expected an integer"),
     (["--world-model", "warl/wa-small"], "'halo-wa' does not use a world model"),
+    (["--set", "train.backend=rya"], "did you mean 'ray'"),
+    (["--set", "train.workers=0"], "train.workers must be >= 1"),
+    (["--set", "train.replay_precision=float8"], "train.replay_precision"),
 ]
 
 
@@ -63,7 +66,9 @@ def test_other_algorithms_and_models_check_their_settings_too(tmp_path):
              "chunk='x'"),
             (["train", "halo-wa", "--env", "metaworld/reach", "--wa-model", "warl/wa-smal",
               "--set", "wa.demos=3"], "Did you mean 'warl/wa-small'"),
-            (["train", "halo-wa", "--env", "metaworld/rech"], "Did you mean 'metaworld/reach'")):
+            (["train", "halo-wa", "--env", "metaworld/rech"], "Did you mean 'metaworld/reach'"),
+            (["train", "hg-dagger", "--env", "metaworld/reach", "--set", "train.vector=async",
+              "--set", "train.backend=process"], "train.vector=async cannot put the expert")):
         result = _warl([*args, "--out", str(tmp_path / "run")], tmp_path / "cache")
         assert result.returncode == 1 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr

@@ -77,6 +77,17 @@ def check_gap(gap: Mapping[str, Any]) -> None:
             raise unknown_keys_error(unknown, params, f"--gap {name}")
 
 
+def check_vector(config: Any, algorithm: Any, who: str) -> None:
+    """``train.vector=async`` puts each env in its own process, where an intervention source
+    cannot reach the worker's WA model to re-infer after a takeover."""
+    from warl.core.training.contract import intervenes
+
+    if config.vector == "async" and config.backend in ("process", "ray") and \
+            intervenes(algorithm, config, who):
+        raise ConfigError(f"train.vector=async cannot put the expert in the loop ({who!r} "
+                          f"trains with interventions); use train.vector=serial")
+
+
 def preflight(request: Mapping[str, Any], registry: Registry) -> None:
     """Check ``request`` (see `warl.core.training.run.make_request`) before any work."""
     from warl.core.assemble import _model_specs, resolve_gap
@@ -85,7 +96,11 @@ def preflight(request: Mapping[str, Any], registry: Registry) -> None:
     from warl.core.training.contract import kind_of, needs_of
 
     settings = request["settings"]
-    make_train_config(settings["train"])
+    config = make_train_config(settings["train"])
+    if config.backend == "ray":
+        from warl.core.training.ray_backend import require_ray
+
+        require_ray()
     algo_spec = registry.get(request["algo"], kind="algorithm")
     env_spec = registry.get(request["env"], kind="env")
     check_settings(algo_spec, {**algo_spec.defaults, **settings["algorithm"]})
@@ -96,5 +111,6 @@ def preflight(request: Mapping[str, Any], registry: Registry) -> None:
     target = resolve_target(algo_spec)
     kind_of(target, algo_spec.id)
     needs = needs_of(target, algo_spec.id)
+    check_vector(config, target, algo_spec.id)
     _model_specs(registry, algo_spec.id, needs, request.get("world_model"),
                  request.get("reward_model"))
