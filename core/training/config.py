@@ -9,7 +9,7 @@ from typing import Any
 from warl.core.errors import check_at_least
 from warl.core.settings import check_choice, check_range, parse_settings
 
-BACKENDS = ("thread", "inline", "process", "ray")
+BACKENDS = ("auto", "process", "thread", "inline", "ray")
 VECTORS = ("serial", "async")
 PRECISIONS = ("float32", "float16", "bfloat16")
 DEMO_SOURCES = ("lab", "deployment", "none")
@@ -28,9 +28,10 @@ class TrainConfig:
         whichever budget is reached first.
     asynchronous: collect in a worker while the learner updates (HALO-WA 7.9); off runs
         collect-then-update in turn.
-    backend: where the off-policy loop's rollout worker runs: ``thread`` (in-process),
-        ``inline`` (sync), or ``process`` (its own process with one torch thread, so the
-        learner keeps the other core; built from the session's `CollectorRecipe`), or
+    backend: where the rollout workers run: ``auto`` (default: ``process`` when
+        asynchronous, ``inline`` otherwise), ``process`` (their own processes with one torch
+        thread each, so the learner keeps its core; built from the session's
+        `CollectorRecipe`), ``thread`` (a thread of the learner's process), ``inline``, or
         ``ray`` (``workers`` Ray actors: a local cluster, or the one ``RAY_ADDRESS`` names).
     workers: rollout workers of the ``process`` and ``ray`` backends.
     envs_per_worker: envs each rollout worker steps as one batch (its WA inference batched
@@ -75,7 +76,7 @@ class TrainConfig:
     updates: int = 0
     minutes: float = 10.0
     asynchronous: bool = True
-    backend: str = "thread"
+    backend: str = "auto"
     workers: int = 1
     envs_per_worker: int = 1
     vector: str = "serial"

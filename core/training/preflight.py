@@ -82,8 +82,7 @@ def check_vector(config: Any, algorithm: Any, who: str) -> None:
     cannot reach the worker's WA model to re-infer after a takeover."""
     from warl.core.training.contract import intervenes
 
-    if config.vector == "async" and config.backend in ("process", "ray") and \
-            intervenes(algorithm, config, who):
+    if config.vector == "async" and intervenes(algorithm, config, who):
         raise ConfigError(f"train.vector=async cannot put the expert in the loop ({who!r} "
                           f"trains with interventions); use train.vector=serial")
 
