@@ -41,6 +41,9 @@ examples:
   warl train halo-wa --env metaworld/assembly --config my_run.yaml --out runs/assembly
   warl train grpo --env metaworld/button-press-topdown --set group_size=8
   warl train hg-dagger --env metaworld/hammer --set train.env_steps=30000
+  warl train halo-wa --env metaworld/hammer --set train.workers=2 --set train.envs_per_worker=4
+  RAY_ADDRESS=HEAD:6379 warl train halo-wa --env metaworld/hammer --set train.backend=ray \\
+      --set train.workers=16     (pip install 'warl[ray]'; without RAY_ADDRESS: a local cluster)
   warl train --resume runs/train/halo-wa__metaworld_peg-insert-side__20260101-120000
 """
 
