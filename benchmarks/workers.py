@@ -1,7 +1,8 @@
 """Where the rollout worker runs, and what it costs the learner (measured in one run).
 
 The learner's updates per second, one torch thread:
-1. standalone: updates on a filled replay, nothing else running;
+1. standalone: updates on a replay holding demonstrations and a few online episodes (each batch
+   drawn from both, as in the loop), nothing else running;
 2. during an asynchronous run with the worker in a thread of the learner's process
    (``train.backend=thread``);
 3. during an asynchronous run with the worker in its own process (``train.backend=process``).
@@ -28,6 +29,7 @@ from halo_wa import make_trainer, updates_per_second  # the script's own folder 
 
 from warl.core.runs import write_json
 from warl.core.training.loops import off_policy
+from warl.core.training.loops.ingest import ingest
 from warl.core.training.session import Session
 
 
@@ -61,6 +63,9 @@ def main() -> None:
                                   "learner_torch_threads": 1}
     with tempfile.TemporaryDirectory() as tmp:
         base = session(args.env, Path(tmp) / "standalone", args.seconds, "inline")
+        # Online data too, so that each batch is drawn from both buffers, as in the loop.
+        for seed in range(4):
+            ingest(base, base.collect(base.rollout_state(), seed), {}, 0.0)
         results["standalone_updates_per_s"] = alone = updates_per_second(base, args.seconds)
         base.setup.close()
         print(f"standalone learner: {alone:.1f} updates/s", flush=True)

@@ -107,10 +107,12 @@ class ChunkReplay:
         """The transitions at storage rows ``rows`` with ``next`` read from the rows after."""
         import torch
 
-        data = self.buffer[rows].exclude(*_INTERNAL, "index")
+        n = len(rows)
+        # One gather from storage for both the rows and the rows after them.
+        both = self.buffer.storage[torch.cat([rows, torch.remainder(rows + 1, self.capacity)])]
+        data = both[:n].exclude(*_INTERNAL, "index")
         data["obs"] = data["obs"].apply(_float32)
-        following = torch.remainder(rows + 1, self.capacity)
-        data["next"] = self.buffer[following]["obs"].apply(_float32)
+        data["next"] = both[n:]["obs"].apply(_float32)
         return data
 
     def sample(self, batch_size: int) -> Any:

@@ -76,8 +76,9 @@ class RayBackend:
         actor = actor.options(
             num_cpus=min(1.0, cpus / workers), max_restarts=MAX_RESTARTS,
             max_task_retries=MAX_RESTARTS)
-        blob = pickle.dumps(recipe)
-        self.actors: list[Any] = [actor.remote(blob) for _ in range(workers)]
+        # Held for the backend's life: Ray rebuilds a restarted actor from this object.
+        self._recipe = ray.put(pickle.dumps(recipe))
+        self.actors: list[Any] = [actor.remote(self._recipe) for _ in range(workers)]
         self.workers = workers
         try:
             ray.get([a.ready.remote() for a in self.actors])

@@ -164,6 +164,8 @@ class Session:
 
         c, config = self.config, self.setup.config
         environ = {k: v for k, v in os.environ.items() if k.startswith(("WARL_", "MUJOCO_"))}
+        # A worker has one core: Mesa's software renderer must not start threads of its own.
+        environ.setdefault("LP_NUM_THREADS", os.environ.get("LP_NUM_THREADS", "0"))
         return CollectorRecipe(
             self.env_id, dict(config["env_kwargs"]), dict(config["deployment_gap"]), c.seed,
             self.env.chunk, self._rollout_wa, self.policy,

@@ -37,9 +37,9 @@ def off_policy(session: Any, algorithm: Any, keep: Keep | None = None) -> None:
         return (counters.transitions >= learning_starts
                 and counters.updates < algorithm.utd * counters.transitions)
 
-    session.start_online()
     metrics: dict[str, float] = {}
     with open_backend(session, c.asynchronous) as backend:
+        session.start_online()  # the workers' start-up (a few seconds) is not online time
         if counters.env_steps == 0:
             session.tick()
         _train(session, algorithm, backend, in_flight, allowed, metrics, keep)
