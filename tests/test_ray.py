@@ -98,3 +98,24 @@ def test_a_two_cell_bench_on_ray(small_wa, tmp_path, capsys):
     assert all(json.loads((c / "results.json").read_text()) for c in cells)
     assert "ray: 2 cell(s)" in capsys.readouterr().err
     assert not ray.is_initialized()
+
+
+def test_a_killed_ray_worker_is_restarted_and_its_episodes_collected_again(small_wa, tmp_path):
+    session = _session(tmp_path)
+    state = session.rollout_state()
+    requests = [EpisodeRequest(seed) for seed in (31, 32)]
+    expected = InlineBackend(session.collector).submit("episodes", state, requests).result()
+    from warl.core.training.ray_backend import RayBackend
+
+    backend = RayBackend(session.recipe(), workers=1)
+    try:
+        actor = backend.actors[0]
+        first = ray.get(actor.pid.remote())
+        future = backend.submit("episodes", state, requests)
+        ray.kill(actor, no_restart=False)  # the actor dies with the call pending
+        again = future.result(timeout=300)
+        assert ray.get(actor.pid.remote()) != first  # Ray started it again
+    finally:
+        backend.close()
+    for a, b in zip(expected, again, strict=True):
+        _same(a, b)

@@ -60,6 +60,10 @@ class CollectorActor:
     def ready(self) -> bool:
         return True
 
+    def pid(self) -> int:
+        """The actor's process id (a restarted actor has a new one)."""
+        return os.getpid()
+
     def call(self, method: str, *args: Any) -> Any:
         return getattr(self.collector, method)(*args)
 
