@@ -15,7 +15,7 @@ from warl.core.hookspecs import hookimpl
 from warl.core.registry import default_registry
 from warl.core.spec import PluginSpec
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "PluginSpec",
