@@ -188,3 +188,16 @@ def test_state_dict_round_trip_and_refusal(small_wa):
     assert a == b
     with pytest.raises(ConfigError, match="other settings"):
         _halo(small_wa, bc_coef=1.0).load_state_dict(algo.state_dict())
+
+
+def test_gamma_unit_reads_equation_5_per_step_or_per_chunk(small_wa):
+    """``gamma_unit=step`` bootstraps with gamma^C, ``chunk`` with gamma, on the same batch."""
+    targets, batch = {}, None
+    for unit in ("step", "chunk"):
+        algorithm = _halo(small_wa, gamma=0.82, gamma_unit=unit, clamp_target=False, seed=0)
+        batch = _batch(small_wa, algorithm) if batch is None else batch  # one batch for both
+        _, _, targets[unit] = algorithm.learner.td(batch)
+    # Rewards are zero: the targets are the discounted bootstrap, differing by 0.82^(C-1).
+    assert torch.allclose(targets["step"], targets["chunk"] * 0.82 ** (C - 1), atol=1e-6)
+    with pytest.raises(ConfigError, match="gamma_unit"):
+        make_config({"gamma_unit": "chunks"})

@@ -75,7 +75,8 @@ class ChunkTD3:
             next_q1, next_q2 = self.critic_target(*nxt, next_action)
             target = chunk_td_target(batch["reward"].float().reshape(-1),
                                      batch["done"].float().reshape(-1), next_q1, next_q2,
-                                     c.gamma, c.chunk, c.max_return if c.clamp_target else None)
+                                     c.gamma, c.chunk if c.gamma_unit == "step" else 1,
+                                     c.max_return if c.clamp_target else None)
         q1, q2 = self.critic(*obs, batch["action"].float())
         return q1, q2, target
 

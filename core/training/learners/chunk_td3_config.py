@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from warl.core.errors import ConfigError, check_at_least
-from warl.core.settings import check_range, parse_settings
+from warl.core.settings import check_choice, check_range, parse_settings
 
 PRESETS = ("auto", "paper", "cpu")
+GAMMA_UNITS = ("step", "chunk")
 # The cpu preset's values of fields a method may have; each applies where the field exists.
 CPU_PRESET: dict[str, Any] = {
     "hidden": 64,
@@ -41,8 +42,11 @@ class ChunkTD3Config:
         win over the preset.
     chunk: C, actions executed per decision [12].
     hidden: width of the actor and critic [512].
-    gamma: discount per env step; the target uses gamma^C per chunk [0.82-0.98 per task;
-        0.98 for the 480-step Block Assembly, the closest horizon to MetaWorld's 500].
+    gamma: the discount [0.82-0.98 per task; 0.98 for the 480-step Block Assembly, the
+        closest horizon to MetaWorld's 500].
+    gamma_unit: how equation 5 reads gamma: ``step`` (as written, a discount per env step, so
+        gamma^C per chunk) or ``chunk`` (a discount per chunk). At gamma 0.82 and C = 12 the
+        first makes 0.09 per chunk; the paper does not settle which it ran [step].
     utd: gradient updates per collected chunk transition [5].
     critic_actor_ratio: critic updates per actor (and target) update [2].
     bc_coef: lambda_BC of equation (7) [50].
@@ -63,6 +67,7 @@ class ChunkTD3Config:
     chunk: int = 12
     hidden: int = 512
     gamma: float = 0.98
+    gamma_unit: str = "step"
     utd: int = 5
     critic_actor_ratio: int = 2
     bc_coef: float = 50.0
@@ -106,6 +111,7 @@ def make_td3_config(cls: type[T], settings: Mapping[str, Any], what: str,
                    f"{what}: ")
     check_at_least(config, ("learning_starts",), 0, f"{what}: ")
     check_range(config, "gamma", 0.0, 1.0, f"{what}: ", low_open=True)
+    check_choice(config, "gamma_unit", GAMMA_UNITS, f"{what}: ")
     check_range(config, "demo_fraction", 0.0, 1.0, f"{what}: ")
     check_range(config, "tau", 0.0, 1.0, f"{what}: ", low_open=True)
     for name in ("actor_lr", "critic_lr"):
