@@ -77,6 +77,8 @@ class ProcessBackend:
         self._recipe, self.max_restarts, self.restarts = pickle.dumps(recipe), max_restarts, 0
         self._pending: deque[tuple[Future[Any], Any]] = deque()
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # one message on the pipe at a time
+        self._generation = 0  # counts worker restarts
         self._closing = False
         self._dead: WorkerError | None = None  # set once the worker is gone for good
         self._start()
@@ -106,8 +108,13 @@ class ProcessBackend:
                 future.set_exception(self._dead)
                 return future
             self._pending.append((future, (method, args)))
-            with contextlib.suppress(OSError):  # a dead worker: the reader restarts it
-                _send(self.conn, (method, args))
+            conn, generation = self.conn, self._generation
+        # Sent outside the lock: a send can block until the worker reads, and the worker
+        # reads only once the reader (which needs the lock) has taken its last answer.
+        with self._send_lock:
+            if generation == self._generation:  # else a restart has sent it already
+                with contextlib.suppress(OSError):  # a dead worker: the reader restarts it
+                    _send(conn, (method, args))
         return future
 
     def _fail_pending(self, error: WorkerError) -> None:
@@ -150,12 +157,14 @@ class ProcessBackend:
             except WorkerError as exc:
                 self._fail_pending(exc)
                 return False
-            for _, message in self._pending:
-                _send(self.conn, message)
+            with self._send_lock:
+                self._generation += 1
+                for _, message in self._pending:
+                    _send(self.conn, message)
             return True
 
     def _stop(self) -> None:
-        with contextlib.suppress(OSError):  # the worker may be gone already
+        with self._send_lock, contextlib.suppress(OSError):  # the worker may be gone already
             _send(self.conn, None)
         self.process.join(timeout=30)
         if self.process.is_alive():
