@@ -27,7 +27,9 @@ from warl.core.runs import write_json
 BASELINE = "wa-base"
 SPEC_FILE = "bench.json"
 SPEC_KEYS = ("algos", "envs", "seeds", "budget", "minutes", "trials", "algorithm", "train", "wa",
-             "gap", "wa_model")
+             "gap", "wa_model", "recipe")
+# What a spec recorded before a key existed means (so that such a bench still continues).
+RECORDED_DEFAULTS = {"recipe": "gap"}
 # Train settings the bench sets in every cell, and the spec key (flag) that sets each.
 CELL_TRAIN_KEYS = {"env_steps": "budget (--budget)", "minutes": "minutes (--minutes)",
                    "seed": "seeds (--seeds)", "final_trials": "trials (--trials)",
@@ -55,7 +57,8 @@ class Cell:
 @dataclass(frozen=True)
 class BenchSpec:
     """What a bench runs; see the module doc. ``algorithm`` maps an algorithm id to its own
-    settings, ``train`` and ``wa`` are shared by every cell."""
+    settings, ``train`` and ``wa`` are shared by every cell; ``recipe`` (`warl.core.recipes`)
+    lies under all of them, and ``gap`` None is the recipe's."""
 
     algos: tuple[str, ...]
     envs: tuple[str, ...]
@@ -68,6 +71,7 @@ class BenchSpec:
     wa: Mapping[str, Any] = field(default_factory=dict)
     gap: Any = "default"
     wa_model: str = "warl/wa-small"
+    recipe: str = "gap"
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain JSON values (the form of ``bench.json`` and of ``--config``)."""
@@ -87,11 +91,16 @@ class BenchSpec:
 
     def request(self, cell: Cell) -> dict[str, Any]:
         """The cell's ``run_training`` request."""
+        from warl.core.recipes import DEFAULT, with_recipe
+        from warl.core.registry import default_registry
         from warl.core.training.run import make_request
 
         settings = {"algorithm": dict(self.algorithm.get(cell.algo, {})),
                     "train": self.train_settings(cell.seed), "wa": dict(self.wa)}
-        return make_request(cell.algo, cell.env, settings, self.gap, self.wa_model)
+        settings, gap = with_recipe(self.recipe, default_registry(), cell.algo, cell.env,
+                                    settings, self.gap)
+        return make_request(cell.algo, cell.env, settings, gap, self.wa_model,
+                            recipe=None if self.recipe == DEFAULT else self.recipe)
 
 
 def make_spec(data: Mapping[str, Any], where: str = "bench spec") -> BenchSpec:
@@ -110,12 +119,24 @@ def make_spec(data: Mapping[str, Any], where: str = "bench spec") -> BenchSpec:
         algorithm=_algorithm_settings(data.get("algorithm"), algos, where),
         train=_train_settings(data.get("train"), where),
         wa=_section(data.get("wa"), "wa", where),
-        gap="default" if data.get("gap") is None else data["gap"],
-        wa_model=str(data.get("wa_model") or "warl/wa-small"))
+        gap=data.get("gap"), wa_model=str(data.get("wa_model") or "warl/wa-small"),
+        recipe=_recipe(data.get("recipe"), where))
     from warl.core.training.config import make_train_config
 
     make_train_config(spec.train_settings(0))  # a bad train.KEY fails now, not in every cell
     return spec
+
+
+def _recipe(value: Any, where: str) -> str:
+    """The recipe's name (or file), checked now: a bad one fails before any cell."""
+    from warl.core.recipes import DEFAULT, load_recipe
+
+    if value is None:
+        return DEFAULT
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: recipe must be a recipe name or file, got {value!r}")
+    load_recipe(value)
+    return value
 
 
 def _names(value: Any, key: str, where: str) -> tuple[str, ...]:
@@ -237,12 +258,22 @@ def read_spec(root: Path) -> BenchSpec:
     return make_spec(json.loads(path.read_text())["spec"], str(path))
 
 
+def _recorded(spec: Mapping[str, Any], key: str) -> Any:
+    """A recorded spec's value of ``key``: gap None and "default" are the same without a
+    recipe, and a key recorded before it existed has its default."""
+    value = spec.get(key, RECORDED_DEFAULTS.get(key))
+    if key == "gap" and value is None and spec.get("recipe", "gap") == "gap":
+        return "default"
+    return value
+
+
 def write_spec(root: Path, spec: BenchSpec) -> None:
     """Record ``spec`` in ``root``, or check that it is the one already recorded there."""
     path, wanted = root / SPEC_FILE, spec.to_dict()
     if path.is_file():
         recorded = json.loads(path.read_text())["spec"]
-        differs = [key for key in SPEC_KEYS if recorded.get(key) != wanted[key]]
+        differs = [key for key in SPEC_KEYS
+                   if _recorded(recorded, key) != _recorded(wanted, key)]
         if differs:
             raise ConfigError(
                 f"{root} holds a bench with a different spec (differs in {differs}; see "

@@ -143,7 +143,9 @@ def budget_lines(spec: BenchSpec) -> list[str]:
         f"- seeds: {spec.seeds} per method and task (training seeds "
         f"{'0' if spec.seeds == 1 else f'0-{spec.seeds - 1}'}); SR and EL are means over them",
         f"- final evaluation: {spec.trials} trials, the same fixed seeds for every method",
-        f"- deployment gap: {spec.gap}; WA model: {spec.wa_model}",
+        f"- recipe: {spec.recipe}; deployment gap: "
+        f"{'the recipe' + chr(39) + 's' if spec.gap is None else spec.gap}; WA model: "
+        f"{spec.wa_model}",
     ]
     for key, value in (("shared train settings", spec.train), ("WA settings", spec.wa),
                        *((f"{algo} settings", s) for algo, s in spec.algorithm.items())):

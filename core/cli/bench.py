@@ -37,7 +37,8 @@ EXAMPLES = """spec (flags, or the same keys in --config FILE; a flag overrides t
   budget         online env steps of every cell [30000]
   minutes        wall-clock limit of every cell's online stage, 0 = none [0]
   trials         final-evaluation trials, the same seeds for every method [50]
-  gap, wa_model  the deployment gap [default] and the WA model [warl/wa-small]
+  recipe         the protocol under every cell's settings: gap [default], sim, or a file
+  gap, wa_model  the deployment gap [the recipe's] and the WA model [warl/wa-small]
   algorithm      {ALGO: {KEY: VALUE}}: an algorithm's own settings
   train, wa      {KEY: VALUE}: loop and WA-model settings shared by every cell
 
@@ -67,7 +68,8 @@ far while the bench still runs."""
 
 RUN_OPTIONS = {"algos": "--algos", "envs": "--envs", "seeds": "--seeds", "budget": "--budget",
                "minutes": "--minutes", "trials": "--trials", "config": "--config",
-               "sets": "--set", "gap": "--gap", "wa_model": "--wa-model", "out": "--out"}
+               "sets": "--set", "gap": "--gap", "wa_model": "--wa-model", "out": "--out",
+               "recipe": "--recipe"}
 
 
 def add_commands(commands: Any) -> None:
@@ -86,7 +88,11 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--config", type=Path, metavar="FILE", help="YAML file with the spec keys")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="ALGO.KEY, train.KEY or wa.KEY setting (repeatable; see below)")
-    p.add_argument("--gap", help="deployment gap: default (the env's), none, YAML/JSON, or a file")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="the protocol under every cell: gap [default], sim, or a recipe file "
+                   "(docs/recipes.md)")
+    p.add_argument("--gap", help="deployment gap: default (the env's), none, YAML/JSON, or a "
+                   "file [the recipe's, else default]")
     p.add_argument("--wa-model", help="world-action model id [warl/wa-small]")
     p.add_argument("--out", type=Path, metavar="BENCH_DIR",
                    help="bench folder; an existing one of the same spec is continued "
@@ -125,7 +131,7 @@ def bench_spec(args: argparse.Namespace) -> BenchSpec:
     data = read_config(args.config) if args.config is not None else {}
     flags = {"algos": args.algos, "envs": args.envs, "seeds": args.seeds,
              "budget": args.budget, "minutes": args.minutes, "trials": args.trials,
-             "gap": args.gap, "wa_model": args.wa_model}
+             "gap": args.gap, "wa_model": args.wa_model, "recipe": args.recipe}
     data.update({k: v for k, v in flags.items() if v is not None})
     return make_spec(apply_sets(data, parse_sets(args.sets), "warl bench"), "warl bench")
 

@@ -40,9 +40,11 @@ def add_commands(commands: Any) -> None:
                    "own policy, e.g. distilled for pld")
     p.add_argument("--trials", type=int, default=100, help="number of trials (default 100)")
     p.add_argument("--seed", type=int, default=0, help="evaluation seed list index (default 0)")
-    p.add_argument("--gap", default="default",
-                   help="deployment gap: default (the env's), none, a YAML/JSON mapping, or a "
-                   "file holding one")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="the experimental protocol whose WA model and gap to evaluate under: "
+                   "gap (default), sim, or a recipe file (docs/recipes.md)")
+    p.add_argument("--gap", help="deployment gap: default (the env's), none, a YAML/JSON "
+                   "mapping, or a file holding one [the recipe's, else default]")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="an algorithm setting (repeatable)")
     p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
@@ -76,11 +78,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         if not args.algo or not args.env:
             raise ConfigError("warl eval needs ALGO and --env ENV, or --run RUN_DIR")
+        from warl.core.recipes import with_recipe
+
+        settings, gap = with_recipe(
+            args.recipe, registry, args.algo, args.env,
+            {"algorithm": parse_sets(args.sets), "wa": parse_sets(args.wa_sets, "--wa-set")},
+            args.gap)
         setup = assemble(
-            registry, args.algo, args.env, algo_settings=parse_sets(args.sets),
-            wa_model_id=args.wa_model, wa_settings=parse_sets(args.wa_sets, "--wa-set"),
-            gap=args.gap, gap_seed=args.seed, render=args.videos > 0,
-            show_progress=not args.quiet,
+            registry, args.algo, args.env, algo_settings=settings["algorithm"],
+            wa_model_id=args.wa_model, wa_settings=settings["wa"], gap=gap,
+            gap_seed=args.seed, render=args.videos > 0, show_progress=not args.quiet,
         )
         act, name = setup.algorithm.act, args.algo
     args.algo, args.env = name, setup.config["env"]
@@ -119,27 +126,43 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     from warl.core.training.checkpoint import checkpoint_dir, load_trained
     from warl.core.training.run import assemble_request, read_request
 
-    if args.algo or args.env or args.sets or args.wa_sets:
+    if args.algo or args.env or args.sets or args.wa_sets or args.recipe:
         raise ConfigError("--run evaluates a run folder as it was trained; give no ALGO, "
-                          "--env, --set or --wa-set with it")
+                          "--env, --set, --wa-set or --recipe with it")
     request = read_request(args.run)
     checkpoint = checkpoint_dir(args.run)
     if checkpoint is None:
         raise ConfigError(f"--run {args.run}: no checkpoint/ there to load a policy from")
     setup = assemble_request(request, registry, render=args.videos > 0,
                              show_progress=not args.quiet,
-                             gap=None if args.gap == "default" else args.gap)
+                             gap=None if args.gap in (None, "default") else args.gap)
     algorithm = setup.algorithm
     # The trained weights, and the WA model's when the algorithm fine-tuned it: those are
     # evaluated, not the cached frozen model.
     load_trained(checkpoint, algorithm, request["algo"], setup.wa_model)
     if args.variant is None:
-        return setup, algorithm.act, request["algo"]
+        return setup, _selected_act(args.run, request, algorithm), request["algo"]
     variants = algorithm.variants() if hasattr(algorithm, "variants") else {}
     if args.variant not in variants:
         raise ConfigError(f"--variant {args.variant!r}: {request['algo']!r} reports "
                           f"{sorted(variants) or 'no variants'}")
     return setup, variants[args.variant], f"{request['algo']}-{args.variant}"
+
+
+def _selected_act(run: Path, request: dict[str, Any], algorithm: Any) -> Any:
+    """The policy the run's final evaluation ran: its best weights under
+    ``train.select=best`` (``best_policy.pt``), else the last checkpoint's."""
+    from warl.core.training.config import make_train_config
+    from warl.core.training.session import BEST_POLICY
+
+    best = run / BEST_POLICY
+    if make_train_config(request["settings"]["train"]).select != "best" or not best.is_file():
+        return algorithm.act
+    import torch
+
+    policy = algorithm.make_policy()
+    policy.load_policy_state(torch.load(best, weights_only=True))
+    return policy.act
 
 
 def results_card(summary: dict[str, Any], config: dict[str, Any]) -> str:

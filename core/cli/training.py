@@ -37,6 +37,7 @@ config file (YAML):
 
 examples:
   warl train halo-wa --env metaworld/peg-insert-side
+  warl train halo-wa --env metaworld/peg-insert-side --recipe sim
   warl train halo-wa --env metaworld/hammer --set fusion=cross --set train.minutes=10
   warl train halo-wa --env metaworld/assembly --config my_run.yaml --out runs/assembly
   warl train grpo --env metaworld/button-press-topdown --set group_size=8
@@ -59,8 +60,12 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--config", type=Path, help="YAML file with algorithm/train/wa sections")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="a setting (repeatable; see below)")
-    p.add_argument("--gap", default="default",
-                   help="deployment gap: default (the env's), none, YAML/JSON, or a file")
+    p.add_argument("--recipe", metavar="NAME",
+                   help="the experimental protocol: gap (default: the deployment-gap recipe), "
+                   "sim (HALO-WA's simulation experiment: a few-shot WA model, no gap), or a "
+                   "recipe file; see docs/recipes.md")
+    p.add_argument("--gap", help="deployment gap: default (the env's), none, YAML/JSON, or a "
+                   "file [the recipe's, else default]")
     p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
     p.add_argument("--world-model", metavar="ID",
                    help="world model id, for an algorithm that needs one (needs world_model)")
@@ -110,7 +115,7 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
 
     if args.resume is not None:
         if args.algo or args.env or args.sets or args.config or args.out or \
-                args.world_model or args.reward_model:
+                args.world_model or args.reward_model or args.recipe or args.gap:
             raise ConfigError("--resume continues a run exactly as it was configured; give it "
                               "alone (the settings are read from RUN_DIR/config.json)")
         return read_request(args.resume), args.resume, True
@@ -119,8 +124,13 @@ def _request(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise ConfigError(f"--out {args.out} exists and is not empty; choose a new folder or "
                           f"--resume it")
-    request = make_request(args.algo, args.env, split_settings(args.config, args.sets),
-                           args.gap, args.wa_model, args.world_model, args.reward_model)
+    from warl.core.recipes import with_recipe
+    from warl.core.registry import default_registry
+
+    settings, gap = with_recipe(args.recipe, default_registry(), args.algo, args.env,
+                                split_settings(args.config, args.sets), args.gap)
+    request = make_request(args.algo, args.env, settings, gap, args.wa_model, args.world_model,
+                           args.reward_model, args.recipe)
     return request, args.out or run_dir("runs/train", args.algo, args.env), False
 
 

@@ -14,6 +14,7 @@ VECTORS = ("serial", "async")
 PRECISIONS = ("float32", "float16", "bfloat16")
 DEMO_SOURCES = ("lab", "deployment", "none")
 INTERVENTIONS = ("auto", "none", "expert")
+SELECTIONS = ("last", "best")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,14 @@ class TrainConfig:
     eval_every: env steps between evaluations during training.
     eval_trials: trials of each evaluation during training (the first seeds of the list).
     final_trials: trials of the final evaluation (HALO-WA sim: 100).
-    eval_seed: the evaluation seed list (see `warl.core.evaluate.eval_seeds`).
+    eval_seed: the seed list of the evaluations during training (see
+        `warl.core.evaluate.eval_seeds`); a validation list when ``final_seed`` differs.
+    final_seed: the seed list of the baseline and final evaluations: -1 (default) is
+        ``eval_seed``; another list holds those seeds out of every choice made during
+        training (``select``), so the final numbers are unbiased.
+    select: which weights the final evaluation runs: ``last`` (where training stopped) or
+        ``best`` (those of the best evaluation during training, on ``eval_seed``; the last
+        of equal ones).
     videos: evaluation videos saved for the baseline and the final evaluation.
     checkpoint_every: env steps between checkpoints (one is always written at the end).
     replay_capacity: online buffer size in chunk transitions.
@@ -90,6 +98,8 @@ class TrainConfig:
     eval_trials: int = 20
     final_trials: int = 100
     eval_seed: int = 0
+    final_seed: int = -1
+    select: str = "last"
     videos: int = 3
     checkpoint_every: int = 10_000
     replay_capacity: int = 100_000
@@ -98,6 +108,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def final_list(self) -> int:
+        """The seed list of the baseline and final evaluations."""
+        return self.eval_seed if self.final_seed < 0 else self.final_seed
 
 
 def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
@@ -109,6 +124,9 @@ def make_train_config(settings: Mapping[str, Any]) -> TrainConfig:
     check_choice(config, "replay_precision", PRECISIONS, "train.")
     check_choice(config, "intervention", INTERVENTIONS, "train.")
     check_choice(config, "demo_source", DEMO_SOURCES, "train.")
+    check_choice(config, "select", SELECTIONS, "train.")
+    check_at_least(config, ("eval_seed",), 0, "train.")
+    check_at_least(config, ("final_seed",), -1, "train.")
     check_at_least(config, ("env_steps", "eval_every", "checkpoint_every", "final_trials",
                             "replay_capacity", "workers", "envs_per_worker"), 1, "train.")
     check_at_least(config, ("demos", "eval_trials", "videos", "torch_threads", "minutes",

@@ -87,6 +87,18 @@ def check_vector(config: Any, algorithm: Any, who: str) -> None:
                           f"trains with interventions); use train.vector=serial")
 
 
+def check_select(config: Any, algorithm: Any, who: str) -> None:
+    """``train.select=best`` keeps the evaluated policy weights: the algorithm must have a
+    rollout policy of its own (``make_policy`` and ``policy_state``) and a frozen WA model."""
+    if config.select != "best":
+        return
+    if not (hasattr(algorithm, "make_policy") and hasattr(algorithm, "policy_state")) or \
+            getattr(algorithm, "trains_wa_model", False):
+        raise ConfigError(f"train.select=best: {who!r} has no separate policy weights to keep "
+                          f"(it needs make_policy and policy_state, and a frozen WA model); "
+                          f"use train.select=last")
+
+
 def preflight(request: Mapping[str, Any], registry: Registry) -> None:
     """Check ``request`` (see `warl.core.training.run.make_request`) before any work."""
     from warl.core.assemble import _model_specs, resolve_gap
@@ -111,5 +123,6 @@ def preflight(request: Mapping[str, Any], registry: Registry) -> None:
     kind_of(target, algo_spec.id)
     needs = needs_of(target, algo_spec.id)
     check_vector(config, target, algo_spec.id)
+    check_select(config, target, algo_spec.id)
     _model_specs(registry, algo_spec.id, needs, request.get("world_model"),
                  request.get("reward_model"))

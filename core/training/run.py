@@ -30,8 +30,8 @@ def quiet_torchrl() -> None:
 
 def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] | None = None,
                  gap: Any = "default", wa_model: str = "warl/wa-small",
-                 world_model: str | None = None, reward_model: str | None = None
-                 ) -> dict[str, Any]:
+                 world_model: str | None = None, reward_model: str | None = None,
+                 recipe: str | None = None) -> dict[str, Any]:
     sections: dict[str, dict[str, Any]] = {"algorithm": {}, "train": {}, "wa": {}}
     for section, values in (settings or {}).items():
         if section not in sections:
@@ -39,11 +39,35 @@ def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] 
                               f"{sorted(sections)}")
         sections[section] = dict(values)
     request = {"algo": algo, "env": env, "gap": gap, "wa_model": wa_model, "settings": sections}
+    if recipe:
+        request["recipe"] = recipe  # provenance: ``settings`` already hold what it set
     if world_model:
         request["world_model"] = world_model
     if reward_model:
         request["reward_model"] = reward_model
     return request
+
+
+def _selected(config: Any, counters: Any) -> dict[str, Any]:
+    """Which weights the final rows ran, with ``train.select=best``."""
+    if config.select != "best" or counters.best_eval_sr is None:
+        return {}
+    return {"selected_env_steps": counters.best_eval_steps,
+            "selected_validation_sr": counters.best_eval_sr}
+
+
+def _selection_facts(config: Any, counters: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if config.final_list != config.eval_seed:
+        facts["evaluations during training"] = f"seed list {config.eval_seed} (validation)"
+    selected = _selected(config, counters)
+    if selected:
+        facts["final weights"] = (
+            f"the best evaluation during training: {selected['selected_env_steps']} env "
+            f"steps, {100 * selected['selected_validation_sr']:.0f}% on the validation list")
+    elif config.select == "best":
+        facts["final weights"] = "the last (no evaluation ran during training)"
+    return facts
 
 
 def read_request(run_dir: Path) -> dict[str, Any]:
@@ -129,13 +153,16 @@ def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
                "deployment_gap": setup.config["deployment_gap"], "online_env_steps": c.env_steps,
                "episodes": c.episodes, "updates": c.updates,
                "online_minutes": round(c.online_s / 60, 2),
-               "total_minutes": round(c.wall_s / 60, 2), "eval_seed": train_config.eval_seed}
+               "total_minutes": round(c.wall_s / 60, 2), "eval_seed": train_config.final_list,
+               "validation_seed": train_config.eval_seed, "select": train_config.select,
+               **_selected(train_config, c)}
     facts = {
         "deployment gap": json.dumps(setup.config["deployment_gap"]) or "none",
         "online env steps": c.env_steps, "episodes": c.episodes, "updates": c.updates,
         "online training time": f"{c.online_s / 60:.1f} min",
         "total wall time (all stages, this run folder)": f"{c.wall_s / 60:.1f} min",
-        "evaluation seeds": f"list {train_config.eval_seed} (the same for every row)",
+        "evaluation seeds": f"list {train_config.final_list} (the same for every row)",
+        **_selection_facts(train_config, c),
     }
     write_json(out / "results.json", {**summary, "config": resolved,
                                       "versions": setup.versions()})

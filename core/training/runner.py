@@ -97,7 +97,7 @@ def acting(session: Session) -> dict[str, Callable[..., Any]]:
     own (its id), then any variants it names (e.g. PLD's distilled policy)."""
     algo, name = session.algorithm, session.algorithm_id
     if hasattr(algo, "policy_state") and session.policy is not algo:
-        session.policy.load_policy_state(algo.policy_state())
+        session.policy.load_policy_state(session.selected_policy_state())
     acts = {name: session.policy.act}
     variants = getattr(algo, "variants", None)
     if variants is not None:

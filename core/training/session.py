@@ -45,6 +45,14 @@ from warl.core.training.log import RunLog
 TRAIN_SEED_BASE = 5_000_000
 # The run folder's working copy of the replay (memory-mapped); removed when the run ends.
 SCRATCH = "replay_storage"
+# The policy weights of the best evaluation so far (``train.select=best``).
+BEST_POLICY = "best_policy.pt"
+
+
+def _plain(state: Any) -> Any:
+    """A policy state as `torch.save` can reload with ``weights_only``: a `RolloutState`'s
+    policy part (the WA weights of an algorithm that fine-tunes it are not selected)."""
+    return getattr(state, "policy", state)
 
 
 def train_seed(seed: int, episode: int) -> int:
@@ -70,6 +78,8 @@ class Counters:
     rounds: int = 0
     groups: int = 0
     last_eval_sr: float | None = None
+    best_eval_sr: float | None = None
+    best_eval_steps: int = 0
     recent_successes: list[int] = field(default_factory=list)
     stages_done: list[str] = field(default_factory=list)
 
@@ -117,8 +127,9 @@ class Session:
         self.backend: Backend = InlineBackend(self.collector)
         self.log: RunLog | None = None
         # An evaluation running in the rollout worker while the learner goes on updating:
-        # (future, env steps and updates when it started).
-        self._pending_eval: tuple[Future[EvalResult], int, int] | None = None
+        # (future, env steps and updates when it started, the weights it runs when
+        # ``train.select=best`` keeps the best).
+        self._pending_eval: tuple[Future[EvalResult], int, int, Any] | None = None
         self._clock = time.perf_counter()
         self._wall_at_start = 0.0
         self._online_start: float | None = None
@@ -231,13 +242,14 @@ class Session:
                                                noise_seed).result()
         return rollout
 
-    def evaluate(self, act: Callable[..., Any], trials: int, name: str, videos: int = 0
-                 ) -> EvalResult:
-        """``act`` on the first ``trials`` fixed evaluation seeds, autonomously; videos of the
-        first ``videos`` trials go to ``videos/<name>/``."""
+    def evaluate(self, act: Callable[..., Any], trials: int, name: str, videos: int = 0,
+                 seed_list: int | None = None) -> EvalResult:
+        """``act`` on the first ``trials`` seeds of list ``seed_list`` (default: the
+        final evaluation's, ``train.final_seed``), autonomously; videos of the first
+        ``videos`` trials go to ``videos/<name>/``."""
         from warl.core.evaluate import evaluate
 
-        seeds = eval_seeds(self.config.eval_seed, trials)
+        seeds = eval_seeds(self.config.final_list if seed_list is None else seed_list, trials)
         video_dir = self.run_dir / "videos" / name if videos else None
         with progress_bar(f"eval {name}", trials, self.show_progress) as advance:
             return evaluate(self.env, act, self.wa_model, seeds, video_dir, videos, advance)
@@ -313,8 +325,11 @@ class Session:
             self.finish_evaluation()
         if c.eval_trials and steps >= counters.next_eval and self._pending_eval is None:
             seeds = eval_seeds(c.eval_seed, c.eval_trials)
-            future = self.backend.submit("evaluation", self._policy_state(), seeds)
-            self._pending_eval = (future, counters.env_steps, counters.updates)
+            state = self._policy_state()
+            future = self.backend.submit("evaluation", state, seeds)
+            kept = (state if state is not None else self.algorithm.policy_state()) \
+                if c.select == "best" else None
+            self._pending_eval = (future, counters.env_steps, counters.updates, kept)
             if future.done():
                 self.finish_evaluation()
             while counters.next_eval <= steps:
@@ -345,11 +360,30 @@ class Session:
         """Wait for a pending scheduled evaluation and log it."""
         if self._pending_eval is None:
             return
-        future, env_steps, updates = self._pending_eval
+        future, env_steps, updates, state = self._pending_eval
         self._pending_eval = None
         result = future.result()
-        self.counters.last_eval_sr = result.success_rate
+        counters = self.counters
+        counters.last_eval_sr = result.success_rate
         self.log_evaluation(result, env_steps, updates)
+        if state is not None and (counters.best_eval_sr is None
+                                  or result.success_rate >= counters.best_eval_sr):
+            import torch
+
+            # Written before the counters say so: a checkpoint never names a missing file.
+            torch.save(_plain(state), self.run_dir / BEST_POLICY)
+            counters.best_eval_sr, counters.best_eval_steps = result.success_rate, env_steps
+
+    def selected_policy_state(self) -> Any:
+        """The weights the final evaluation runs: the algorithm's last ones, or with
+        ``train.select=best`` those of the best evaluation during training (if any ran)."""
+        path = self.run_dir / BEST_POLICY
+        if self.config.select == "best" and self.counters.best_eval_sr is not None \
+                and path.is_file():
+            import torch
+
+            return torch.load(path, weights_only=True)
+        return self.algorithm.policy_state()
 
     def log_evaluation(self, result: EvalResult, env_steps: int, updates: int) -> None:
         low, high = result.wilson_interval()
