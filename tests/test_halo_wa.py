@@ -201,3 +201,27 @@ def test_gamma_unit_reads_equation_5_per_step_or_per_chunk(small_wa):
     assert torch.allclose(targets["step"], targets["chunk"] * 0.82 ** (C - 1), atol=1e-6)
     with pytest.raises(ConfigError, match="gamma_unit"):
         make_config({"gamma_unit": "chunks"})
+
+
+def test_exploration_shape_draws_per_action_or_holds_one_draw_per_chunk():
+    from warl.plugins.algorithms.halo_wa.policy import ActorPolicy
+
+    class Zero(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, state, reference, memory):
+            return reference * self.w
+
+    fields = {"state": np.zeros(3, np.float32), "reference": np.zeros((C, A), np.float32)}
+    chunks = {}
+    for shape in ("action", "chunk"):
+        policy = ActorPolicy(Zero(), C, "none", 0.1, 0, None, "halo-wa", shape)
+        chunks[shape] = policy.act_on(fields, explore=True)
+        assert not np.allclose(chunks[shape], 0.0)
+        assert np.allclose(policy.act_on(fields, explore=False), 0.0)  # evaluation: no noise
+    assert np.allclose(chunks["chunk"], chunks["chunk"][0])  # one draw over the C actions
+    assert not np.allclose(chunks["action"], chunks["action"][0])
+    with pytest.raises(ConfigError, match="exploration_shape"):
+        make_config({"exploration_shape": "step"})

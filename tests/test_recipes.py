@@ -140,3 +140,24 @@ def test_select_best_is_refused_where_no_policy_weights_exist(tmp_path, capsys):
                  "--out", str(tmp_path / "r")]) == 1
     assert "train.select=best" in capsys.readouterr().err
     assert not Path(tmp_path / "r").exists()
+
+
+def test_cpu_levers_apply_only_where_the_algorithm_runs_its_cpu_preset(tmp_path):
+    from warl.core.recipes import on_cpu
+
+    path = tmp_path / "levers.yaml"
+    path.write_text("algorithms: {halo-wa: {gamma: 0.9}}\n"
+                    "cpu: {algorithms: {halo-wa: {hidden: 32}}, algorithm: {utd: 2}}\n")
+    recipe = load_recipe(str(path))
+    defaults = {"hidden": 512, "utd": 5, "gamma": 0.98}
+    on, _ = apply_recipe(recipe, "halo-wa", SMALL_TASK, {}, None, defaults, on_cpu=True)
+    assert on["algorithm"] == {"gamma": 0.9, "hidden": 32, "utd": 2}
+    off, _ = apply_recipe(recipe, "halo-wa", SMALL_TASK, {}, None, defaults, on_cpu=False)
+    assert off["algorithm"] == {"gamma": 0.9}
+    user, _ = apply_recipe(recipe, "halo-wa", SMALL_TASK, {"algorithm": {"hidden": 64}}, None,
+                           defaults, on_cpu=True)
+    assert user["algorithm"]["hidden"] == 64  # the user's value wins over a lever
+    assert on_cpu({"preset": "cpu"}) and not on_cpu({"preset": "paper"})
+    (tmp_path / "bad.yaml").write_text("cpu: {train: {minutes: 1}}\n")
+    with pytest.raises(ConfigError, match="cpu takes algorithm and algorithms"):
+        load_recipe(str(tmp_path / "bad.yaml"))

@@ -16,6 +16,10 @@ any other. Keys:
 - ``algorithm``: algorithm settings applied where the algorithm has the setting (its
   ``default_config``), e.g. ``bc_warmup_steps``.
 - ``algorithms``: ``{ALGO_ID: {setting: value}}``, applied to that algorithm only.
+- ``cpu``: ``{algorithm: ..., algorithms: ...}`` applied on top of those when the algorithm
+  runs on a CPU (its preset resolves to ``cpu``: no CUDA device, or ``preset=cpu``), never
+  with ``preset=paper``: the levers that make the protocol fit a two-core laptop, while the
+  paper's architecture stays the default on a GPU.
 
 Precedence: the recipe <- ``--config FILE`` <- ``--set``; an explicit ``--gap`` wins over the
 recipe's. A run folder records the recipe's name and the settings it expanded to, so a
@@ -33,7 +37,7 @@ from warl.core.errors import ConfigError
 
 HERE = Path(__file__).parent
 DEFAULT = "gap"
-KEYS = ("summary", "gap", "demos", "train", "wa", "algorithm", "algorithms")
+KEYS = ("summary", "gap", "demos", "train", "wa", "algorithm", "algorithms", "cpu")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Recipe:
     wa: Mapping[str, Any] = field(default_factory=dict)
     algorithm: Mapping[str, Any] = field(default_factory=dict)
     algorithms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    cpu: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def demos_for(self, env: str) -> int | None:
         """The few-shot demonstration count of ``env`` (None: the recipe sets none)."""
@@ -82,9 +87,12 @@ def load_recipe(name: str) -> Recipe:
         got = sorted(set(data) - set(KEYS)) if isinstance(data, Mapping) else repr(data)
         raise ConfigError(f"{where}: expected a mapping with keys from {list(KEYS)}, got "
                           f"{got}")
-    for key in ("demos", "train", "wa", "algorithm", "algorithms"):
+    for key in ("demos", "train", "wa", "algorithm", "algorithms", "cpu"):
         if not isinstance(data.get(key, {}), Mapping):
             raise ConfigError(f"{where}: {key} must be a mapping, got {data[key]!r}")
+    cpu = dict(data.get("cpu", {}))
+    if set(cpu) - {"algorithm", "algorithms"}:
+        raise ConfigError(f"{where}: cpu takes algorithm and algorithms, got {sorted(cpu)}")
     for env, count in dict(data.get("demos", {})).items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ConfigError(f"{where}: demos.{env} must be an integer >= 1, got {count!r}")
@@ -92,16 +100,24 @@ def load_recipe(name: str) -> Recipe:
     return Recipe(stem, str(data.get("summary", "")).strip(), data.get("gap"),
                   dict(data.get("demos", {})), dict(data.get("train", {})),
                   dict(data.get("wa", {})), dict(data.get("algorithm", {})),
-                  {k: dict(v or {}) for k, v in dict(data.get("algorithms", {})).items()})
+                  _per_algorithm(data.get("algorithms")),
+                  {"algorithm": dict(cpu.get("algorithm") or {}),
+                   "algorithms": _per_algorithm(cpu.get("algorithms"))})
+
+
+def _per_algorithm(value: Any) -> dict[str, dict[str, Any]]:
+    return {k: dict(v or {}) for k, v in dict(value or {}).items()}
 
 
 def apply_recipe(recipe: Recipe, algo: str, env: str,
                  settings: Mapping[str, Mapping[str, Any]], gap: Any,
-                 algorithm_defaults: Mapping[str, Any] | None) -> tuple[dict[str, Any], Any]:
+                 algorithm_defaults: Mapping[str, Any] | None, on_cpu: bool = False
+                 ) -> tuple[dict[str, Any], Any]:
     """``(settings, gap)`` with the recipe underneath the user's: ``settings`` are the
     ``algorithm`` / ``train`` / ``wa`` sections given explicitly, ``gap`` the explicit
     ``--gap`` or None, ``algorithm_defaults`` the algorithm's settings (which generic
-    ``algorithm`` keys it takes; None: it takes none of them)."""
+    ``algorithm`` keys it takes; None: it takes none of them), ``on_cpu`` whether the
+    recipe's ``cpu`` levers apply."""
     user = {k: dict(settings.get(k, {})) for k in ("algorithm", "train", "wa")}
     wa, train = dict(recipe.wa), dict(recipe.train)
     count = recipe.demos_for(env)
@@ -113,6 +129,9 @@ def apply_recipe(recipe: Recipe, algo: str, env: str,
     known = set(algorithm_defaults or ())
     algorithm = {k: v for k, v in recipe.algorithm.items() if k in known}
     algorithm.update(recipe.algorithms.get(algo, {}))
+    if on_cpu and recipe.cpu:
+        algorithm.update({k: v for k, v in recipe.cpu["algorithm"].items() if k in known})
+        algorithm.update(recipe.cpu["algorithms"].get(algo, {}))
     out = {"algorithm": {**algorithm, **user["algorithm"]}, "train": {**train, **user["train"]},
            "wa": {**wa, **user["wa"]}}
     if gap is None:
@@ -137,4 +156,16 @@ def with_recipe(name: str | None, registry: Any, algo: str, env: str,
     if name is None or name == DEFAULT:
         return {k: dict(v) for k, v in settings.items()}, "default" if gap is None else gap
     return apply_recipe(load_recipe(name), algo, env, settings, gap,
-                        algorithm_defaults(registry, algo))
+                        algorithm_defaults(registry, algo),
+                        on_cpu(dict(settings.get("algorithm", {}))))
+
+
+def on_cpu(algorithm_settings: Mapping[str, Any]) -> bool:
+    """Whether an algorithm with these settings runs its CPU preset: ``preset=paper`` never,
+    ``preset=cpu`` always, otherwise (``auto``) when torch sees no CUDA device."""
+    preset = algorithm_settings.get("preset", "auto")
+    if preset in ("paper", "cpu"):
+        return preset == "cpu"
+    import torch
+
+    return not torch.cuda.is_available()

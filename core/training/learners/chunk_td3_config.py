@@ -20,6 +20,7 @@ from warl.core.settings import check_choice, check_range, parse_settings
 
 PRESETS = ("auto", "paper", "cpu")
 GAMMA_UNITS = ("step", "chunk")
+EXPLORATION_SHAPES = ("action", "chunk")
 # The cpu preset's values of fields a method may have; each applies where the field exists.
 CPU_PRESET: dict[str, Any] = {
     "hidden": 64,
@@ -55,6 +56,10 @@ class ChunkTD3Config:
     tau: Polyak rate of the target networks (TD3) [0.005].
     exploration_noise: std of the Gaussian noise added to the actor's chunk while collecting
         (TD3) [0.1].
+    exploration_shape: ``action`` draws the noise for every action of the chunk (TD3 as
+        written); ``chunk`` draws one noise vector per chunk and holds it over its C actions,
+        a temporally correlated push that moves the arm C times further than independent
+        draws of the same std, so the critic sees actions whose effects differ [action].
     target_noise / target_noise_clip: TD3 target policy smoothing [0.2 / 0.5].
     clamp_target: clamp y to [0, max_return] for sparse success rewards (section 3.3) [on].
     max_return: the largest attainable return (sparse reward: 1) [1.0].
@@ -76,6 +81,7 @@ class ChunkTD3Config:
     critic_lr: float = 3.0e-5
     tau: float = 0.005
     exploration_noise: float = 0.1
+    exploration_shape: str = "action"
     target_noise: float = 0.2
     target_noise_clip: float = 0.5
     clamp_target: bool = True
@@ -112,6 +118,7 @@ def make_td3_config(cls: type[T], settings: Mapping[str, Any], what: str,
     check_at_least(config, ("learning_starts",), 0, f"{what}: ")
     check_range(config, "gamma", 0.0, 1.0, f"{what}: ", low_open=True)
     check_choice(config, "gamma_unit", GAMMA_UNITS, f"{what}: ")
+    check_choice(config, "exploration_shape", EXPLORATION_SHAPES, f"{what}: ")
     check_range(config, "demo_fraction", 0.0, 1.0, f"{what}: ")
     check_range(config, "tau", 0.0, 1.0, f"{what}: ", low_open=True)
     for name in ("actor_lr", "critic_lr"):

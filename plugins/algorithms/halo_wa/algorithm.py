@@ -95,7 +95,7 @@ class HaloWA:
     def _actor_policy(self, actor: torch.nn.Module) -> ActorPolicy:
         c = self.config
         return ActorPolicy(actor, c.chunk, c.latent_source, c.exploration_noise, c.seed,
-                           self.camera, NAME)
+                           self.camera, NAME, c.exploration_shape)
 
     # --- acting -----------------------------------------------------------------------------
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,

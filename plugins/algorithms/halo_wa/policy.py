@@ -53,9 +53,11 @@ class ActorPolicy:
     deterministically, with TD3's Gaussian exploration noise while collecting."""
 
     def __init__(self, actor: torch.nn.Module, chunk: int, latent_source: str,
-                 exploration_noise: float, seed: int, camera: str | None, who: str) -> None:
+                 exploration_noise: float, seed: int, camera: str | None, who: str,
+                 exploration_shape: str = "action") -> None:
         self.actor, self.chunk, self.latent_source = actor, chunk, latent_source
         self.noise, self.seed, self.camera, self.who = exploration_noise, seed, camera, who
+        self.shape = exploration_shape
         self.actor.eval()
         self.rng = np.random.default_rng(seed)
 
@@ -82,5 +84,7 @@ class ActorPolicy:
         with torch.no_grad():
             chunk = self.actor(*network_inputs(fields, device, batch=True))[0].cpu().numpy()
         if explore and self.noise > 0:
-            chunk = chunk + self.rng.normal(0.0, self.noise, chunk.shape)
+            # ``chunk``: one draw held over the chunk's actions (see `ChunkTD3Config`).
+            shape = (1, chunk.shape[-1]) if self.shape == "chunk" else chunk.shape
+            chunk = chunk + self.rng.normal(0.0, self.noise, shape)
         return np.clip(chunk, -1.0, 1.0).astype(np.float32)

@@ -74,7 +74,9 @@ class ResidualPolicy:
         with torch.no_grad():
             chunk = self.actor(*inputs)[0].cpu().numpy()
         if explore and self.config.exploration_noise > 0:
-            chunk = chunk + self.rng.normal(0.0, self.config.exploration_noise, chunk.shape)
+            shape = (1, chunk.shape[-1]) if self.config.exploration_shape == "chunk" else \
+                chunk.shape
+            chunk = chunk + self.rng.normal(0.0, self.config.exploration_noise, shape)
         return np.clip(chunk, -1.0, 1.0).astype(np.float32)
 
 

@@ -81,7 +81,7 @@ class RLToken:
     def _actor_policy(self, actor: torch.nn.Module) -> ActorPolicy:
         c = self.config
         return ActorPolicy(actor, c.chunk, c.latent_source, c.exploration_noise, c.seed, None,
-                           NAME)
+                           NAME, c.exploration_shape)
 
     # --- acting -----------------------------------------------------------------------------
     def act(self, observation: Mapping[str, Any], wa_output: WAOutput | None = None,
