@@ -1,8 +1,10 @@
 """HALO-WA learner and loop throughput, measured in one run.
 
 1. Learner updates per second at the paper's batch size (64) for the ``paper`` and ``cpu``
-   presets: one update = one critic step, plus the actor and target step every second one
-   (critic:actor 2:1), on replay batches of the real layout (the default WA model's latents).
+   presets, and for the adapter widths of ``--adapters`` (hidden x heads on the ``cpu``
+   preset, e.g. 64x1,32x2): one update = one critic step, plus the actor and target step
+   every second one (critic:actor 2:1), on replay batches of the real layout (the default WA
+   model's latents).
 2. The training loop's env steps per wall second, asynchronous (rollout worker thread +
    learner) vs synchronous (collect an episode, then UTD updates per transition), each for the
    same wall time on this machine; the ratio is the async speed-up.
@@ -47,11 +49,12 @@ def updates_per_second(trainer: Session, seconds: float) -> float:
 
 
 def make_trainer(env: str, preset: str, asynchronous: bool, seconds: float, pretrained: bool,
-                 run: Path, backend: str = "thread", threads: int = 0) -> Session:
+                 run: Path, backend: str = "thread", threads: int = 0,
+                 **algo: int) -> Session:
     """A session with a filled demonstration buffer; ``threads`` torch threads (0: every
-    core) for the learner."""
+    core) for the learner; ``algo``: more algorithm settings (e.g. hidden, heads)."""
     registry = default_registry()
-    setup = assemble(registry, "halo-wa", env, algo_settings={"preset": preset},
+    setup = assemble(registry, "halo-wa", env, algo_settings={"preset": preset, **algo},
                      wa_settings={} if pretrained else {"pretrained": False},
                      show_progress=False)
     config = make_train_config({"minutes": seconds / 60, "env_steps": 10**9, "demos": 10,
@@ -87,6 +90,8 @@ def main() -> None:
                         help="wall time of each loop measurement (default 120)")
     parser.add_argument("--update-seconds", type=float, default=20.0)
     parser.add_argument("--pretrained", action="store_true")
+    parser.add_argument("--adapters", default="64x1,32x2",
+                        help="more adapter widths to time, HIDDENxHEADS on the cpu preset")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/halo_wa.json"))
     args = parser.parse_args()
     results: dict[str, object] = {"env": args.env, "cpus": os.cpu_count(),
@@ -94,9 +99,12 @@ def main() -> None:
                                   "torch": torch.__version__}
     with tempfile.TemporaryDirectory() as tmp:
         learner = {}
-        for preset in ("paper", "cpu"):
-            trainer = make_trainer(args.env, preset, False, 0, args.pretrained,
-                                   Path(tmp) / f"updates-{preset}")
+        adapters = [tuple(int(v) for v in a.split("x")) for a in args.adapters.split(",") if a]
+        variants = [("paper", {}), ("cpu", {})] + [
+            (f"cpu-{h}x{n}", {"hidden": h, "heads": n}) for h, n in adapters]
+        for preset, widths in variants:
+            trainer = make_trainer(args.env, preset.split("-")[0], False, 0, args.pretrained,
+                                   Path(tmp) / f"updates-{preset}", **widths)
             params = sum(p.numel() for p in trainer.algorithm.actor.parameters()) + sum(
                 p.numel() for p in trainer.algorithm.learner.critic.parameters())
             learner[preset] = {"updates_per_s": updates_per_second(trainer, args.update_seconds),

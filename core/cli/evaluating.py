@@ -94,7 +94,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = args.out or run_dir("runs/eval", args.algo, args.env)
     out.mkdir(parents=True, exist_ok=True)
     seeds = eval_seeds(args.seed, args.trials)
-    config = {**setup.config, "trials": args.trials, "seed": args.seed, "seeds": seeds}
+    config = {**setup.config, "trials": args.trials, "seed": args.seed, "seeds": seeds,
+              **({"recipe": args.recipe} if args.recipe else {})}
     write_json(out / "config.json", {"config": config, "versions": setup.versions()})
     try:
         with progress_bar(f"eval {args.algo} on {args.env}", args.trials,
