@@ -127,7 +127,7 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     from warl.core.training.checkpoint import checkpoint_dir, load_trained
     from warl.core.training.run import assemble_request, read_request
 
-    if args.algo or args.env or args.sets or args.wa_sets or args.recipe:
+    if args.algo or args.env or args.sets or args.wa_sets or getattr(args, "recipe", None):
         raise ConfigError("--run evaluates a run folder as it was trained; give no ALGO, "
                           "--env, --set, --wa-set or --recipe with it")
     request = read_request(args.run)
