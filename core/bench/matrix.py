@@ -110,6 +110,7 @@ def make_spec(data: Mapping[str, Any], where: str = "bench spec") -> BenchSpec:
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {list(SPEC_KEYS)}")
     algos = _names(data.get("algos"), "algos", where)
+    recipe = _recipe(data.get("recipe"), where)
     spec = BenchSpec(
         algos=algos, envs=_names(data.get("envs"), "envs", where),
         seeds=_count(data.get("seeds", 1), "seeds", 1, where),
@@ -119,12 +120,20 @@ def make_spec(data: Mapping[str, Any], where: str = "bench spec") -> BenchSpec:
         algorithm=_algorithm_settings(data.get("algorithm"), algos, where),
         train=_train_settings(data.get("train"), where),
         wa=_section(data.get("wa"), "wa", where),
-        gap=data.get("gap"), wa_model=str(data.get("wa_model") or "warl/wa-small"),
-        recipe=_recipe(data.get("recipe"), where))
+        gap=_gap(data.get("gap"), recipe), wa_model=str(data.get("wa_model") or "warl/wa-small"),
+        recipe=recipe)
     from warl.core.training.config import make_train_config
 
     make_train_config(spec.train_settings(0))  # a bad train.KEY fails now, not in every cell
     return spec
+
+
+def _gap(value: Any, recipe: str) -> Any:
+    """The gap as given; none given is the env's own under the default recipe, else the
+    recipe's (None)."""
+    from warl.core.recipes import DEFAULT
+
+    return "default" if value is None and recipe == DEFAULT else value
 
 
 def _recipe(value: Any, where: str) -> str:
@@ -258,22 +267,13 @@ def read_spec(root: Path) -> BenchSpec:
     return make_spec(json.loads(path.read_text())["spec"], str(path))
 
 
-def _recorded(spec: Mapping[str, Any], key: str) -> Any:
-    """A recorded spec's value of ``key``: gap None and "default" are the same without a
-    recipe, and a key recorded before it existed has its default."""
-    value = spec.get(key, RECORDED_DEFAULTS.get(key))
-    if key == "gap" and value is None and spec.get("recipe", "gap") == "gap":
-        return "default"
-    return value
-
-
 def write_spec(root: Path, spec: BenchSpec) -> None:
     """Record ``spec`` in ``root``, or check that it is the one already recorded there."""
     path, wanted = root / SPEC_FILE, spec.to_dict()
     if path.is_file():
         recorded = json.loads(path.read_text())["spec"]
         differs = [key for key in SPEC_KEYS
-                   if _recorded(recorded, key) != _recorded(wanted, key)]
+                   if recorded.get(key, RECORDED_DEFAULTS.get(key)) != wanted[key]]
         if differs:
             raise ConfigError(
                 f"{root} holds a bench with a different spec (differs in {differs}; see "

@@ -154,15 +154,13 @@ def _selected_act(run: Path, request: dict[str, Any], algorithm: Any) -> Any:
     """The policy the run's final evaluation ran: its best weights under
     ``train.select=best`` (``best_policy.pt``), else the last checkpoint's."""
     from warl.core.training.config import make_train_config
-    from warl.core.training.session import BEST_POLICY
+    from warl.core.training.selection import best_policy
 
-    best = run / BEST_POLICY
-    if make_train_config(request["settings"]["train"]).select != "best" or not best.is_file():
+    best = best_policy(run, make_train_config(request["settings"]["train"]).select)
+    if best is None:
         return algorithm.act
-    import torch
-
     policy = algorithm.make_policy()
-    policy.load_policy_state(torch.load(best, weights_only=True))
+    policy.load_policy_state(best)
     return policy.act
 
 

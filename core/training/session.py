@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,49 +38,14 @@ from warl.core.training.collector import (
     with_gated_expert,
 )
 from warl.core.training.config import TrainConfig
+from warl.core.training.counters import TRAIN_SEED_BASE, Counters, train_seed
 from warl.core.training.log import RunLog
+from warl.core.training.selection import best_policy, keep_if_best
 
-# Training episode seeds: far from the demo (10_000+, 20_000+) and evaluation (1_000_000+) ones.
-TRAIN_SEED_BASE = 5_000_000
+__all__ = ["SCRATCH", "TRAIN_SEED_BASE", "Counters", "Session", "train_seed"]
+
 # The run folder's working copy of the replay (memory-mapped); removed when the run ends.
 SCRATCH = "replay_storage"
-# The policy weights of the best evaluation so far (``train.select=best``).
-BEST_POLICY = "best_policy.pt"
-
-
-def _plain(state: Any) -> Any:
-    """A policy state as `torch.save` can reload with ``weights_only``: a `RolloutState`'s
-    policy part (the WA weights of an algorithm that fine-tunes it are not selected)."""
-    return getattr(state, "policy", state)
-
-
-def train_seed(seed: int, episode: int) -> int:
-    return TRAIN_SEED_BASE + 100_000 * seed + episode
-
-
-@dataclass
-class Counters:
-    """Where the run stands; saved in every checkpoint. ``stages_done`` lists the stages of
-    the algorithm's ``train`` that finished (`Session.stage`)."""
-
-    stage: str = "baseline"
-    env_steps: int = 0
-    imagined_steps: int = 0
-    episodes: int = 0
-    transitions: int = 0
-    updates: int = 0
-    warmup_updates: int = 0
-    wall_s: float = 0.0
-    online_s: float = 0.0
-    next_eval: int = 0
-    next_checkpoint: int = 0
-    rounds: int = 0
-    groups: int = 0
-    last_eval_sr: float | None = None
-    best_eval_sr: float | None = None
-    best_eval_steps: int = 0
-    recent_successes: list[int] = field(default_factory=list)
-    stages_done: list[str] = field(default_factory=list)
 
 
 class Session:
@@ -366,24 +330,14 @@ class Session:
         counters = self.counters
         counters.last_eval_sr = result.success_rate
         self.log_evaluation(result, env_steps, updates)
-        if state is not None and (counters.best_eval_sr is None
-                                  or result.success_rate >= counters.best_eval_sr):
-            import torch
-
-            # Written before the counters say so: a checkpoint never names a missing file.
-            torch.save(_plain(state), self.run_dir / BEST_POLICY)
-            counters.best_eval_sr, counters.best_eval_steps = result.success_rate, env_steps
+        keep_if_best(self.run_dir, counters, result.success_rate, env_steps, state)
 
     def selected_policy_state(self) -> Any:
         """The weights the final evaluation runs: the algorithm's last ones, or with
         ``train.select=best`` those of the best evaluation during training (if any ran)."""
-        path = self.run_dir / BEST_POLICY
-        if self.config.select == "best" and self.counters.best_eval_sr is not None \
-                and path.is_file():
-            import torch
-
-            return torch.load(path, weights_only=True)
-        return self.algorithm.policy_state()
+        best = best_policy(self.run_dir, self.config.select) \
+            if self.counters.best_eval_sr is not None else None
+        return best if best is not None else self.algorithm.policy_state()
 
     def log_evaluation(self, result: EvalResult, env_steps: int, updates: int) -> None:
         low, high = result.wilson_interval()

@@ -14,6 +14,7 @@ import torch
 
 from warl.core.envs.contract import STATE_KEY
 from warl.core.errors import ContractError
+from warl.core.training.learners.exploration import explored
 from warl.core.world_model import WAOutput
 from warl.plugins.algorithms.halo_wa.latents import memory_of
 
@@ -83,8 +84,4 @@ class ActorPolicy:
         device = next(self.actor.parameters()).device
         with torch.no_grad():
             chunk = self.actor(*network_inputs(fields, device, batch=True))[0].cpu().numpy()
-        if explore and self.noise > 0:
-            # ``chunk``: one draw held over the chunk's actions (see `ChunkTD3Config`).
-            shape = (1, chunk.shape[-1]) if self.shape == "chunk" else chunk.shape
-            chunk = chunk + self.rng.normal(0.0, self.noise, shape)
-        return np.clip(chunk, -1.0, 1.0).astype(np.float32)
+        return explored(chunk, self.rng, self.noise if explore else 0.0, self.shape)

@@ -20,6 +20,7 @@ import torch
 
 from warl.core.envs.contract import STATE_KEY
 from warl.core.training.learners.chunk_td3 import ChunkTD3, loop_settings
+from warl.core.training.learners.exploration import explored
 from warl.core.training.loops import off_policy
 from warl.core.training.session import Session
 from warl.core.world_model import WAOutput, WorldActionModel, action_head_of
@@ -73,11 +74,9 @@ class ResidualPolicy:
                   for k in ("state", "reference", "latents")]
         with torch.no_grad():
             chunk = self.actor(*inputs)[0].cpu().numpy()
-        if explore and self.config.exploration_noise > 0:
-            shape = (1, chunk.shape[-1]) if self.config.exploration_shape == "chunk" else \
-                chunk.shape
-            chunk = chunk + self.rng.normal(0.0, self.config.exploration_noise, shape)
-        return np.clip(chunk, -1.0, 1.0).astype(np.float32)
+        c = self.config
+        return explored(chunk, self.rng, c.exploration_noise if explore else 0.0,
+                        c.exploration_shape)
 
 
 class PLD:
