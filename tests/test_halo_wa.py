@@ -16,7 +16,7 @@ from warl.core.training.learners.td3_losses import (
     polyak,
     smoothed_target_action,
 )
-from warl.plugins.algorithms.halo_wa.algorithm import executed_or_reference
+from warl.plugins.algorithms.halo_wa.algorithm import executed_or_reference, reference_weights
 from warl.plugins.algorithms.halo_wa.config import CPU_PRESET, make_config
 from warl.plugins.algorithms.halo_wa.networks import FUSIONS
 
@@ -172,6 +172,20 @@ def test_bc_target_is_executed_for_successes_and_interventions(small_wa):
     assert torch.equal(target[1, 1], executed[1, 1])  # the intervention
     assert torch.equal(target[1, 0], reference[1, 0])
     assert torch.equal(target[2], reference[2])  # a failure: the WA reference
+    assert reference_weights(algo.chunk, 1.0) is None  # the paper's rule: all weigh 1
+    weights = reference_weights(algo.chunk, 0.25)(batch)  # type: ignore[misc]
+    assert weights[0, :2].tolist() == [1.0, 1.0] and weights[0, 2:].eq(0.25).all()
+    assert weights[1].tolist() == [0.25, 1.0, 0.25, 0.25] and weights[2].eq(0.25).all()
+
+
+def test_reference_weight_zero_leaves_failures_to_the_critic():
+    """Failed, uncorrected actions add nothing to the BC term at reference_weight 0."""
+    action, reference = torch.zeros(2, C, A), torch.ones(2, C, A)
+    weight = torch.tensor([[1.0] * C, [0.0] * C])  # row 0 succeeded, row 1 failed
+    _, bc = actor_loss(torch.zeros(2), action, reference, 50.0, weight)
+    assert bc.item() == pytest.approx(0.5)  # half the elements, each error 1
+    with pytest.raises(ConfigError, match="reference_weight"):
+        make_config({"reference_weight": -1})
 
 
 def test_state_dict_round_trip_and_refusal(small_wa):

@@ -30,6 +30,8 @@ from warl.core.training.learners.td3_losses import (
 Inputs = Callable[[Mapping[str, Any]], tuple[Any, ...]]
 # a_ref (B, C, A) of a batch: the method's BC-target rule.
 BCTarget = Callable[[Any], torch.Tensor]
+# (B, C) weights of a batch's BC term per action (None: every action weighs 1).
+BCWeight = Callable[[Any], torch.Tensor]
 
 STATE_KEYS = ("actor", "critic", "actor_target", "critic_target", "actor_optimizer",
               "critic_optimizer", "generator", "updates")
@@ -44,6 +46,8 @@ class ChunkTD3:
         config: the shared settings (gamma, chunk, ratios, learning rates, TD3 noise).
         inputs: batch fields -> the networks' inputs.
         bc_target: batch -> a_ref.
+        bc_weight: batch -> (B, C) weights of the BC term per action (`reference_weights`);
+            None weighs every action 1.
         device: where the networks live.
         actor_params / critic_params: what each optimizer trains (default: the module's
             parameters; a method with shared modules may narrow them).
@@ -51,9 +55,11 @@ class ChunkTD3:
 
     def __init__(self, actor: torch.nn.Module, critic: torch.nn.Module, config: ChunkTD3Config,
                  *, inputs: Inputs, bc_target: BCTarget, device: torch.device,
+                 bc_weight: BCWeight | None = None,
                  actor_params: Iterable[torch.nn.Parameter] | None = None,
                  critic_params: Iterable[torch.nn.Parameter] | None = None) -> None:
         self.config, self.inputs, self.bc_target, self.device = config, inputs, bc_target, device
+        self.bc_weight = bc_weight
         self.actor, self.critic = actor.to(device), critic.to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -99,19 +105,24 @@ class ChunkTD3:
         metrics = {"critic_loss": float(loss_q.detach()), "q": float(q1.mean().detach()),
                    "td_target": float(target.mean())}
         if self.updates % c.critic_actor_ratio == 0:
-            metrics.update(self._actor_step(self.inputs(batch["obs"]), self.bc_target(batch)))
+            metrics.update(self._actor_step(self.inputs(batch["obs"]), self.bc_target(batch),
+                                            self._weight(batch)))
             polyak(self.actor_target, self.actor, c.tau)
             polyak(self.critic_target, self.critic, c.tau)
         return metrics
 
-    def _actor_step(self, obs: tuple[Any, ...], reference: torch.Tensor) -> dict[str, float]:
+    def _weight(self, batch: Any) -> torch.Tensor | None:
+        return None if self.bc_weight is None else self.bc_weight(batch)
+
+    def _actor_step(self, obs: tuple[Any, ...], reference: torch.Tensor,
+                    weight: torch.Tensor | None) -> dict[str, float]:
         action = self.actor(*obs)
         self.critic.requires_grad_(False)  # the actor step must not move the critic
         try:
             q1, _ = self.critic(*obs, action)
         finally:
             self.critic.requires_grad_(True)
-        loss, bc = actor_loss(q1, action, reference, self.config.bc_coef)
+        loss, bc = actor_loss(q1, action, reference, self.config.bc_coef, weight)
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimizer.step()
@@ -122,7 +133,8 @@ class ChunkTD3:
         """Offline BC of the actor toward the batch's a_ref (the optional warm-up); the target
         actor follows."""
         batch = batch.to(self.device)
-        loss = bc_term(self.actor(*self.inputs(batch["obs"])), self.bc_target(batch))
+        loss = bc_term(self.actor(*self.inputs(batch["obs"])), self.bc_target(batch),
+                       self._weight(batch))
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimizer.step()

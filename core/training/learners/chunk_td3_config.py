@@ -51,6 +51,12 @@ class ChunkTD3Config:
     utd: gradient updates per collected chunk transition [5].
     critic_actor_ratio: critic updates per actor (and target) update [2].
     bc_coef: lambda_BC of equation (7) [50].
+    reference_weight: weight of the BC term on actions whose a_ref is the WA (or base)
+        reference, that is actions of failed trajectories that no one intervened on; actions
+        of successful trajectories and interventions weigh 1. At 1 (the paper's rule) the
+        actor is pulled toward what the WA model would do wherever it failed; at 0 it clones
+        only what succeeded and the critic alone steers it elsewhere (for PLD, whose a_ref
+        is the base chunk everywhere, it scales its whole BC term) [1].
     batch_size: transitions per update [64].
     actor_lr: [2.5e-5]. critic_lr: [3.0e-5].
     tau: Polyak rate of the target networks (TD3) [0.005].
@@ -76,6 +82,7 @@ class ChunkTD3Config:
     utd: int = 5
     critic_actor_ratio: int = 2
     bc_coef: float = 50.0
+    reference_weight: float = 1.0
     batch_size: int = 64
     actor_lr: float = 2.5e-5
     critic_lr: float = 3.0e-5
@@ -120,6 +127,7 @@ def make_td3_config(cls: type[T], settings: Mapping[str, Any], what: str,
     check_choice(config, "gamma_unit", GAMMA_UNITS, f"{what}: ")
     check_choice(config, "exploration_shape", EXPLORATION_SHAPES, f"{what}: ")
     check_range(config, "demo_fraction", 0.0, 1.0, f"{what}: ")
+    check_range(config, "reference_weight", 0.0, None, f"{what}: ")
     check_range(config, "tau", 0.0, 1.0, f"{what}: ", low_open=True)
     for name in ("actor_lr", "critic_lr"):
         check_range(config, name, 0.0, None, f"{what}: ", low_open=True)

@@ -28,19 +28,26 @@ def critic_loss(q1: torch.Tensor, q2: torch.Tensor, target: torch.Tensor) -> tor
     return ((q1 - target) ** 2 + (q2 - target) ** 2).mean()
 
 
-def bc_term(action: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+def bc_term(action: torch.Tensor, reference: torch.Tensor,
+            weight: torch.Tensor | None = None) -> torch.Tensor:
     """E ||pi(s) - a_ref||^2 per action element (mean over chunk and action dims).
 
     The paper writes the squared norm of the whole chunk; averaging over its C x A elements
     keeps lambda_BC = 50 on the same scale for any chunk size and action dimension.
+    ``weight`` (B, C), when given, scales each action's term (the mean still divides by every
+    element, so a weight of 1 everywhere is the unweighted term).
     """
-    return ((action - reference) ** 2).mean()
+    squared = (action - reference) ** 2
+    if weight is not None:
+        squared = squared * weight[..., None]
+    return squared.mean()
 
 
 def actor_loss(q1: torch.Tensor, action: torch.Tensor, reference: torch.Tensor,
-               bc_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
+               bc_coef: float, weight: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
     """Equation (7): -E[Q_1(s, pi(s))] + lambda_BC * E||pi(s) - a_ref||^2; returns (loss, bc)."""
-    bc = bc_term(action, reference)
+    bc = bc_term(action, reference, weight)
     return -q1.mean() + bc_coef * bc, bc
 
 

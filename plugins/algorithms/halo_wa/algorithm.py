@@ -10,7 +10,7 @@ reference otherwise.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,14 +29,34 @@ from warl.plugins.algorithms.halo_wa.policy import ActorPolicy, network_inputs
 NAME = "halo-wa"
 
 
+def _use_executed(batch: Any, chunk: int) -> torch.Tensor:
+    """(B, C): the action was executed (inside the chunk's steps) and either its trajectory
+    succeeded or it was an intervention."""
+    steps = torch.arange(chunk, device=batch["action"].device)
+    ran = steps[None, :] < batch["steps"].reshape(-1, 1)
+    return ran & (batch["intervened"].bool() | batch["success"].reshape(-1, 1).bool())
+
+
 def executed_or_reference(batch: Any, chunk: int) -> torch.Tensor:
     """a_ref per action: executed if the trajectory succeeded or the action was an
     intervention (and was executed at all), else the WA reference (section 3.3)."""
-    executed = batch["action"].float()
-    steps = torch.arange(chunk, device=executed.device)
-    ran = steps[None, :] < batch["steps"].reshape(-1, 1)
-    use_executed = ran & (batch["intervened"].bool() | batch["success"].reshape(-1, 1).bool())
-    return torch.where(use_executed[..., None], executed, batch["obs", "reference"].float())
+    return torch.where(_use_executed(batch, chunk)[..., None], batch["action"].float(),
+                       batch["obs", "reference"].float())
+
+
+def reference_weights(chunk: int, weight: float) -> Callable[[Any], torch.Tensor] | None:
+    """The BC weight rule of `executed_or_reference` at ``reference_weight`` = ``weight``: 1
+    where a_ref is the executed action, ``weight`` where it is the WA reference (None at 1:
+    every action weighs 1, the paper's rule)."""
+    if weight == 1.0:
+        return None
+
+    def rule(batch: Any) -> torch.Tensor:
+        executed = _use_executed(batch, chunk)
+        return torch.where(executed, torch.ones_like(executed, dtype=torch.float32),
+                           torch.full_like(executed, weight, dtype=torch.float32))
+
+    return rule
 
 
 def memory_layout(latent_source: str, wa_model: WorldActionModel, camera: str | None
@@ -79,7 +99,8 @@ class HaloWA:
         self.learner = ChunkTD3(
             actor, critic, c, device=self.device,
             inputs=lambda fields: network_inputs(fields, self.device),
-            bc_target=lambda batch: executed_or_reference(batch, c.chunk))
+            bc_target=lambda batch: executed_or_reference(batch, c.chunk),
+            bc_weight=reference_weights(c.chunk, c.reference_weight))
         self.actor = self.learner.actor
         self._policy = self._actor_policy(self.actor)
 

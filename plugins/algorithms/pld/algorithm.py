@@ -98,7 +98,10 @@ class PLD:
             ResidualActor(scale=c.residual_scale, **common),  # type: ignore[arg-type]
             ResidualCritic(**common),  # type: ignore[arg-type]
             c, device=self.device, inputs=_inputs,
-            bc_target=lambda batch: batch["obs", "reference"].float())
+            bc_target=lambda batch: batch["obs", "reference"].float(),
+            bc_weight=None if c.reference_weight == 1.0 else (
+                lambda batch: torch.full(batch["action"].shape[:2], c.reference_weight,
+                                         device=batch["action"].device)))
         self.actor = self.learner.actor
         self.distilled = action_head_of(wa_model, NAME)
         self.distilled.to(self.device)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from warl.core.world_model import WAOutput, WorldActionModel
 from warl.plugins.algorithms.halo_wa.algorithm import (
     executed_or_reference,
     memory_layout,
+    reference_weights,
 )
 from warl.plugins.algorithms.halo_wa.policy import ActorPolicy, network_inputs
 from warl.plugins.algorithms.rl_token.config import RLTokenConfig, make_config
@@ -61,7 +62,8 @@ class RLToken:
             TokenCritic(self.token, **common),
             c, device=self.device,
             inputs=lambda fields: network_inputs(fields, self.device),
-            bc_target=lambda batch: executed_or_reference(batch, c.chunk))
+            bc_target=lambda batch: executed_or_reference(batch, c.chunk),
+            bc_weight=reference_weights(c.chunk, c.reference_weight))
         self.actor = self.learner.actor
         self.decoder.to(self.device)
         self.token_optimizer = torch.optim.Adam(
