@@ -14,13 +14,13 @@ import subprocess
 import sys
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from warl.core.errors import ContractError
+from warl.core.errors import ContractError, WarlError
 from warl.core.registry import Registry, default_registry
 from warl.core.spec import PluginSpec
 
@@ -143,8 +143,15 @@ def check_noninteractive_import(ctx: Context) -> str:
     return module
 
 
+def make_env(ctx: Context, **extra: Any) -> Any:
+    """The checked env with the spec's ``check_kwargs`` and the user's settings."""
+    spec = ctx["spec"]
+    return ctx["registry"].make(spec.id, kind="env", **{**spec.check_kwargs,
+                                                        **ctx.get("settings", {}), **extra})
+
+
 def check_make(ctx: Context) -> str:
-    ctx["env"] = ctx["registry"].make(ctx["spec"].id, kind="env")
+    ctx["env"] = make_env(ctx)
     return type(ctx["env"].unwrapped).__name__
 
 
@@ -290,8 +297,10 @@ ENV_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
 ]
 
 
-def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckReport:
-    """Run the conformance suite of the plugin's kind (envs, algorithms, world models)."""
+def check_plugin(plugin_id: str, registry: Registry | None = None,
+                 settings: Mapping[str, Any] | None = None) -> CheckReport:
+    """Run the conformance suite of the plugin's kind (envs, algorithms, world models);
+    ``settings`` are keyword arguments for the env (a remote env's ``url``)."""
     from warl.core import check_algorithms, check_models, check_training
 
     registry = registry or default_registry()
@@ -305,7 +314,7 @@ def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckRepor
     if spec.kind not in suites:
         report.results.append(CheckResult("kind", "skip", f"no checks for kind {spec.kind!r} yet"))
         return report
-    ctx: Context = {"spec": spec, "registry": registry}
+    ctx: Context = {"spec": spec, "registry": registry, "settings": dict(settings or {})}
     try:
         for name, check in suites[spec.kind]:
             try:
@@ -315,7 +324,7 @@ def check_plugin(plugin_id: str, registry: Registry | None = None) -> CheckRepor
             except Warn as warn:
                 report.results.append(CheckResult(name, "warn", str(warn)))
             except Exception as exc:
-                detail = str(exc) if isinstance(exc, ContractError) else traceback.format_exc()
+                detail = str(exc) if isinstance(exc, WarlError) else traceback.format_exc()
                 report.results.append(CheckResult(name, "fail", detail.strip()))
     finally:
         if "env" in ctx:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from warl.core.check import Context, Skip
+from warl.core.check import Context, Skip, make_env
 from warl.core.errors import ContractError
 
 EXPERT_STEPS = 60
@@ -21,7 +21,7 @@ def check_render_mode(ctx: Context) -> str:
     from warl.core.errors import BadKwargsError
 
     try:
-        env = ctx["registry"].make(ctx["spec"].id, kind="env", render_mode="rgb_array")
+        env = make_env(ctx, render_mode="rgb_array")
     except BadKwargsError:
         raise ContractError(
             "the env does not take render_mode; warl train and warl eval pass "
@@ -48,7 +48,7 @@ def check_deployment_gap(ctx: Context) -> str:
     gap = ctx["spec"].deployment_gap
     if not gap:
         raise Skip("no default deployment gap")
-    env = apply_deployment_gap(ctx["registry"].make(ctx["spec"].id, kind="env"), gap, seed=0)
+    env = apply_deployment_gap(make_env(ctx), gap, seed=0)
     try:
         env.reset(seed=0)
         env.step(env.action_space.sample())
@@ -58,7 +58,7 @@ def check_deployment_gap(ctx: Context) -> str:
 
 
 def check_scripted_expert(ctx: Context) -> str:
-    env: Any = ctx["registry"].make(ctx["spec"].id, kind="env")
+    env: Any = make_env(ctx)
     try:
         factory = getattr(env.unwrapped, "scripted_expert", None)
         if factory is None:

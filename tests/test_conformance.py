@@ -19,6 +19,8 @@ def test_env_conforms(env_id):
     spec = REGISTRY.get(env_id)
     if missing_requirement(spec):
         pytest.skip(f"{spec.install_hint} to check {env_id}")
+    if "remote" in spec.tags:  # checked against a served env (test_remote_env_conforms)
+        pytest.skip(f"{env_id} needs a server")
     report = check_plugin(env_id, REGISTRY)
     failures = [f"{r.name}: {r.message}" for r in report.results if r.status == "fail"]
     assert not failures, "\n".join(failures)
@@ -26,6 +28,26 @@ def test_env_conforms(env_id):
         "gymnasium_check_env", "seeding_determinism", "chunk_semantics", "light_registration",
         "noninteractive_import", "success_and_instruction", "defaults_json",
     }
+
+
+def test_remote_env_conforms(tmp_path, monkeypatch):
+    """`warl check remote/local --set url=...` against a real server on a free port."""
+    from warl.core.remote.outbox import Outbox, next_epoch
+    from warl.core.remote.server import EnvServer
+    from warl.core.remote.serving import ServedEnv
+
+    token = "c" * 32
+    (tmp_path / "token").write_text(token)
+    arm = REGISTRY.make("robot/sim-arm", kind="env", lockstep=True, render_mode="rgb_array")
+    served = ServedEnv(arm, "robot/sim-arm", epoch=next_epoch(tmp_path),
+                       outbox=Outbox(tmp_path))
+    with EnvServer(served, token, port=0) as server:
+        report = check_plugin("remote/local", REGISTRY,
+                              {"url": server.url, "token_file": str(tmp_path / "token")})
+    failures = [f"{r.name}: {r.message}" for r in report.results if r.status == "fail"]
+    assert not failures, "\n".join(failures)
+    passed = {r.name for r in report.results if r.status == "pass"}
+    assert {"gymnasium_check_env", "chunk_semantics", "render_mode", "scripted_expert"} <= passed
 
 
 def test_checker_catches_a_broken_env():

@@ -14,6 +14,7 @@ from warl.core.cli import (
     listing,
     pretraining,
     scaffold,
+    serving,
     training,
 )
 from warl.core.errors import WarlError
@@ -27,6 +28,7 @@ EPILOG = """examples:
   warl eval wa-base --env metaworld/peg-insert-side --trials 100
   warl train halo-wa --env metaworld/peg-insert-side   the main job: WA-base vs HALO-WA
   warl bench --config benchmarks/configs/precision.yaml   every method, four tasks, one table
+  warl serve metaworld/peg-insert-side --token-file T   serve an env to a remote learner
   warl new-plugin my-envs --kind env        scaffold a pip-installable plugin
 
 environment variables:
@@ -34,6 +36,7 @@ environment variables:
   WARL_DISABLE_PLUGINS=a,b  never load these plugins
   WARL_STRICT=1             a plugin that fails to load is an error instead of a warning
   WARL_CACHE_DIR=path       where pretrained models and demos are cached (~/.cache/warl)
+  WARL_REMOTE_TOKEN=token   the bearer token of remote envs and `warl serve` without a token file
 """
 
 
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"warl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (listing, checking, demos, pretraining, evaluating, training, bench,
-                   scaffold):
+                   serving, scaffold):
         module.add_commands(commands)
     return parser
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from warl.core.cli.options import parse_sets
 from warl.core.errors import ConfigError
 from warl.core.make import missing_requirement
 from warl.core.registry import default_registry
@@ -30,6 +31,9 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--all", action="store_true",
                    help="check every registered env, algorithm and world model")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="an env setting for the checked env, e.g. url=ws://host:8765 for a "
+                   "remote env (repeatable)")
     p.set_defaults(handler=cmd_check)
 
 
@@ -39,16 +43,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     registry = default_registry()
     if bool(args.id) == bool(args.all):
         raise ConfigError("give either an id or --all (e.g. `warl check metaworld/reach`)")
+    settings = parse_sets(args.set)
+    if settings and (args.all or registry.get(args.id).kind != "env"):
+        raise ConfigError("--set gives env settings: use it with one env id, e.g. `warl check "
+                          "remote/local --set url=ws://127.0.0.1:9000`")
     ids = [*registry.ids("env"), *registry.ids("algorithm"), *registry.ids("world_model")] \
         if args.all else [args.id]
     reports = []
     for plugin_id in ids:
         spec = registry.get(plugin_id)
         missing = missing_requirement(spec)
+        unreachable = _no_server(spec) if args.all and "remote" in spec.tags else None
         if args.all and missing:
             report = _skipped(plugin_id, f"{missing} not installed: {spec.install_hint}")
+        elif unreachable:
+            report = _skipped(plugin_id, unreachable, "server")
         else:
-            report = check_plugin(plugin_id, registry)
+            report = check_plugin(plugin_id, registry, settings)
         reports.append(report)
         if not args.json:
             status = "ok" if report.ok else "FAILED"
@@ -61,7 +72,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
-def _skipped(plugin_id: str, why: str) -> Any:
+def _skipped(plugin_id: str, why: str, what: str = "extras") -> Any:
     from warl.core.check import CheckReport, CheckResult
 
-    return CheckReport(plugin_id, [CheckResult("extras", "skip", why)])
+    return CheckReport(plugin_id, [CheckResult(what, "skip", why)])
+
+
+def _no_server(spec: Any) -> str | None:
+    """Why a remote env cannot be checked now (nothing listens at its url), or None."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = str(spec.defaults.get("url", ""))
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 80),
+                                      timeout=1.0):
+            return None
+    except OSError:
+        return (f"no server at {url}: start one with `warl serve ENV --token-file T`, then "
+                f"`warl check {spec.id}`")

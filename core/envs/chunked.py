@@ -97,6 +97,8 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
                 f"expected an action chunk of shape (k, {self.action_dim}) with 1 <= k <= "
                 f"{self.chunk}, got {chunk.shape}"
             )
+        if hasattr(self.env, "step_chunk") and not self.record_frames:
+            return self._step_remote(chunk)
         executed = np.zeros((self.chunk, self.action_dim), dtype=np.float32)
         intervened = np.zeros(self.chunk, dtype=bool)
         rewards = np.zeros(self.chunk, dtype=np.float32)
@@ -129,6 +131,35 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
         )
         if self.record_frames:
             out["frames"] = frames
+        return obs, float(rewards.sum()), terminated, truncated, out
+
+    def _step_remote(self, chunk: np.ndarray) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """The chunk through an env that executes chunks itself (`RemoteEnv.step_chunk`, the
+        wrapper's direct child): the serving side runs it at its control rate and may end it
+        early (an intervention, a safety stop); the rest is re-planned with ``refill`` when
+        an intervention ended it, as in the local loop, and sent again."""
+        executed = np.zeros((self.chunk, self.action_dim), dtype=np.float32)
+        intervened = np.zeros(self.chunk, dtype=bool)
+        rewards = np.zeros(self.chunk, dtype=np.float32)
+        obs, terminated, truncated, steps = self._last_obs, False, False, 0
+        info: dict[str, Any] = {}
+        while steps < len(chunk) and not (terminated or truncated):
+            obs, step_rewards, terminated, truncated, info = self.env.step_chunk(  # type: ignore[attr-defined]
+                chunk[steps:])
+            done = len(step_rewards)
+            executed[steps:steps + done] = info["executed"]
+            intervened[steps:steps + done] = info["intervened"]
+            rewards[steps:steps + done] = step_rewards
+            steps += done
+            if done == 0:
+                break
+            if info.get("ended") == "intervention" and self.refill is not None \
+                    and steps < len(chunk):
+                chunk[steps:] = self.refill(obs, len(chunk) - steps)
+        self._last_obs = obs
+        out = dict(info)
+        out.update(executed_actions=executed, steps_executed=steps, intervened=intervened,
+                   rewards=rewards)
         return obs, float(rewards.sum()), terminated, truncated, out
 
     def _frame(self, obs: Any) -> np.ndarray | None:

@@ -1,0 +1,1 @@
+"""The learner side of an env served by `warl serve` (`remote/*` ids)."""
