@@ -5,8 +5,9 @@ connected, the server sends its ``hello`` first (the openpi pattern: metadata be
 request), then answers each request frame with one response frame carrying the same ``id``.
 Requests: ``reset``, ``step`` (up to ``chunk_max`` actions), ``ack`` (the learner made steps
 durable up to (epoch, seq)), ``pending`` (unacknowledged steps after (epoch, seq), in pages),
-``render`` (the served env's ``render()`` frame, for videos), ``ping``. A malformed, oversized or unknown frame gets an ``error`` response naming what was
-wrong, and the connection stays usable; frames beyond the rate limit are refused the same way.
+``render`` (the served env's ``render()`` frame, for videos), ``ping``. A malformed,
+oversized or unknown frame gets an ``error`` response naming what was wrong, and the
+connection stays usable; frames beyond the rate limit are refused the same way.
 WebSocket pings are the heartbeat: a learner silent past ``heartbeat`` seconds is dropped and
 the robot holds position. One learner at a time: a new authenticated connection replaces the
 previous one (the learner reconnecting after a network fault).
