@@ -14,8 +14,9 @@ from websockets.sync.client import connect
 from websockets.sync.server import serve
 
 from warl.core.envs.chunked import ChunkedEnv
+from warl.core.errors import ConfigError
 from warl.core.remote.auth import bearer
-from warl.core.remote.client import LinkDown, RemoteLink, Unauthorized
+from warl.core.remote.client import LinkDown, RemoteError, RemoteLink, Unauthorized
 from warl.core.remote.outbox import Outbox, next_epoch
 from warl.core.remote.safety import SafetyLimits
 from warl.core.remote.server import EnvServer
@@ -226,8 +227,8 @@ def test_a_restarted_server_loses_and_repeats_nothing(tmp_path):
         env.reset(seed=1)  # a new episode in the new epoch
         _, rewards, _, _, _ = env.step_chunk(np.zeros((5, 4), np.float32))
         delivered += len(rewards)
-        steps = [(r["epoch"], r["seq"]) for r in
-                 (decode(f) for _, _, f in restarted.outbox.pending()) if r["type"] == "step"]
+        rows = [decode(f) for _, _, f in restarted.outbox.pending("default")]
+        steps = [(r["epoch"], r["seq"]) for r in rows if r["type"] == "step"]
         assert delivered == len(steps) == len(set(steps)) == 24  # none lost, none twice
         env.acknowledge()
         assert len(restarted.outbox) == 0
@@ -244,3 +245,43 @@ def test_a_dead_server_is_link_down_after_the_retries(tmp_path):
     server.shutdown()
     with pytest.raises(LinkDown, match="cannot connect"):
         env.step_chunk(np.zeros((2, 4), np.float32))
+
+
+def test_streams_have_their_own_envs_and_outbox_rows(tmp_path):
+    outbox, epoch = Outbox(tmp_path), next_epoch(tmp_path)
+    made = []
+
+    def make_stream(name):
+        made.append(name)
+        return ServedEnv(SimArm(lockstep=True), "robot/sim-arm", epoch=epoch, outbox=outbox,
+                         stream=name)
+
+    with EnvServer(make_stream, TOKEN, port=0, max_streams=2).start() as server:
+        train, evaluation = (RemoteEnv(url=server.url, stream=s) for s in ("train", "eval"))
+        train.reset(seed=0)
+        evaluation.reset(seed=1)
+        train.step_chunk(np.zeros((3, 4), np.float32))  # interleaved: separate envs
+        evaluation.step_chunk(np.zeros((2, 4), np.float32))
+        assert made == ["train", "eval"]
+        assert len(list(outbox.pending("train"))) == 4 and len(list(outbox.pending("eval"))) == 3
+        with pytest.raises(RemoteError, match="at most 2 stream"):
+            RemoteEnv(url=server.url, stream="third")
+        with pytest.raises(ConfigError, match="stream 'bad name'"):
+            RemoteEnv(url=server.url, stream="bad name")
+        with pytest.raises(InvalidStatus, match="400"), connect(
+                f"{server.url}/bad!name", additional_headers=bearer(TOKEN), proxy=None):
+            pass
+
+
+def test_streams_sharing_one_robot_must_reset_after_another_did(tmp_path):
+    arm, outbox, epoch = SimArm(lockstep=True), Outbox(tmp_path), next_epoch(tmp_path)
+    lock, owner = threading.Lock(), {}
+    with EnvServer(lambda name: ServedEnv(arm, "robot/sim-arm", epoch=epoch, outbox=outbox,
+                                          stream=name, lock=lock, owner=owner),
+                   TOKEN, port=0).start() as server:
+        a, b = (RemoteEnv(url=server.url, stream=s) for s in ("a", "b"))
+        a.reset(seed=0)
+        b.reset(seed=1)
+        with pytest.raises(RemoteError, match="stream 'b' reset the env"):
+            a.step_chunk(np.zeros((2, 4), np.float32))
+        b.step_chunk(np.zeros((2, 4), np.float32))

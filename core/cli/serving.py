@@ -4,6 +4,7 @@ remote-env protocol, for `remote/*` envs on the learner side."""
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ def add_commands(commands: Any) -> None:
                    help="outbox and epoch counter [~/.cache/warl/serve/<env>]")
     p.add_argument("--max-message", type=int, default=16 * 2**20,
                    help="largest frame accepted or sent, bytes [16 MiB]")
+    p.add_argument("--max-streams", type=int, default=4,
+                   help="learner-side envs served at once, each with its own env (a robot "
+                   "driver's streams share its one arm) [4]")
     p.add_argument("--rate", type=float, default=2000.0, help="messages per second [2000]")
     p.add_argument("--heartbeat", type=float, default=5.0,
                    help="seconds between pings; a learner silent twice as long is dropped")
@@ -92,59 +96,91 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ssl_context = _tls(args.tls_cert, args.tls_key)
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a TCP port (0-65535)")
-    served, state_dir = _served_env(args)
+    streams = Streams(args)
     from warl.core.remote.server import EnvServer
 
-    server = EnvServer(served, token, host=args.host, port=args.port, ssl=ssl_context,
-                       max_message=args.max_message, rate=args.rate, heartbeat=args.heartbeat)
-    print(f"serving {args.env_id} on {server.url} (epoch {served.epoch}, outbox {state_dir}, "
-          f"{len(served.outbox)} unacknowledged steps); Ctrl-C stops", flush=True)
+    server = EnvServer(streams, token, host=args.host, port=args.port, ssl=ssl_context,
+                       max_message=args.max_message, rate=args.rate, heartbeat=args.heartbeat,
+                       max_streams=args.max_streams)
+    print(f"serving {streams.spec.id} on {server.url} (epoch {streams.epoch}, outbox "
+          f"{streams.state_dir}, {len(streams.outbox)} unacknowledged steps); Ctrl-C stops",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.shutdown()
-        served.outbox.close()
+        streams.close()
     return 0
 
 
-def _served_env(args: argparse.Namespace) -> tuple[Any, Path]:
-    from warl.core.assemble import resolve_gap
-    from warl.core.checkpoints import cache_root
-    from warl.core.envs.gap import apply_deployment_gap
-    from warl.core.registry import default_registry
-    from warl.core.remote.outbox import Outbox, next_epoch
-    from warl.core.remote.safety import load_limits
-    from warl.core.remote.serving import ServedEnv
+class Streams:
+    """Makes the `ServedEnv` of each stream: a simulator gets an env per stream; a robot
+    driver (tagged ``robot``) has one arm, which every stream shares (one lock, and the
+    stream that reset it last owns it)."""
 
-    registry = default_registry()
-    spec = registry.get(args.env_id, kind="env")
-    if spec.namespace == "remote":
-        raise ConfigError(f"{args.env_id} is itself a remote env; serve the env it stands for")
-    gap = resolve_gap(spec, args.gap)
-    kwargs: dict[str, Any] = {}
-    if args.cameras:
-        kwargs["cameras"] = [c for c in args.cameras.split(",") if c]
-    if args.image_size:
-        kwargs["image_size"] = args.image_size
-    from warl.core.make import accepted_kwargs, resolve_target
+    def __init__(self, args: argparse.Namespace) -> None:
+        from warl.core.assemble import resolve_gap
+        from warl.core.checkpoints import cache_root
+        from warl.core.make import accepted_kwargs, resolve_target
+        from warl.core.registry import default_registry
+        from warl.core.remote.outbox import Outbox, next_epoch
+        from warl.core.remote.safety import load_limits
 
-    accepted = accepted_kwargs(resolve_target(spec))
-    if accepted is None or "render_mode" in accepted:  # frames for the learner's videos
-        kwargs["render_mode"] = "rgb_array"
-    env = registry.make(spec.id, kind="env", **kwargs)
-    env = apply_deployment_gap(env, gap)
-    action_dim = int(env.action_space.shape[-1])  # type: ignore[index]
-    safety = load_limits(args.safety, action_dim)
-    intervention = None
-    if args.intervention == "expert":
-        from warl.core.demos import scripted_expert
-        from warl.core.envs.intervention import DeviationGate, GatedExpert
+        self.args, self.registry = args, default_registry()
+        self.spec = spec = self.registry.get(args.env_id, kind="env")
+        if "remote" in spec.tags:
+            raise ConfigError(f"{spec.id} is itself a remote env; serve the env it stands for")
+        self.gap = resolve_gap(spec, args.gap)
+        self.kwargs: dict[str, Any] = {}
+        if args.cameras:
+            self.kwargs["cameras"] = [c for c in args.cameras.split(",") if c]
+        if args.image_size:
+            self.kwargs["image_size"] = args.image_size
+        accepted = accepted_kwargs(resolve_target(spec))
+        if accepted is None or "render_mode" in accepted:  # frames for the learner's videos
+            self.kwargs["render_mode"] = "rgb_array"
+        self.shared = "robot" in spec.tags
+        first = self._env()  # built now: a bad setting fails before serving
+        self.safety = load_limits(args.safety, int(first.action_space.shape[-1]))
+        self._first: Any = first
+        self.state_dir = Path(args.state_dir or cache_root() / "serve" /
+                              spec.id.replace("/", "__"))
+        self.outbox = Outbox(self.state_dir)
+        self.epoch = next_epoch(self.state_dir)
+        self._lock = threading.Lock()  # a robot's streams share its lock and owner
+        self._owner: dict[str, Any] = {}
+        self.envs: list[Any] = [first]
 
-        intervention = GatedExpert(scripted_expert(env, spec.id), DeviationGate())
-    state_dir = Path(args.state_dir or cache_root() / "serve" / spec.id.replace("/", "__"))
-    outbox = Outbox(state_dir)
-    served = ServedEnv(env, spec.id, epoch=next_epoch(state_dir), outbox=outbox,
-                       safety=safety, intervention=intervention)
-    return served, state_dir
+    def _env(self) -> Any:
+        from warl.core.envs.gap import apply_deployment_gap
+
+        env = self.registry.make(self.spec.id, kind="env", **self.kwargs)
+        return apply_deployment_gap(env, self.gap)
+
+    def __call__(self, stream: str) -> Any:
+        from warl.core.remote.serving import ServedEnv
+
+        if self.shared:  # one arm for every stream
+            env = self.envs[0]
+        elif self._first is not None:  # the env built at start serves the first stream
+            env, self._first = self._first, None
+        else:
+            env = self._env()
+            self.envs.append(env)
+        intervention = None
+        if self.args.intervention == "expert":
+            from warl.core.demos import scripted_expert
+            from warl.core.envs.intervention import DeviationGate, GatedExpert
+
+            intervention = GatedExpert(scripted_expert(env, self.spec.id), DeviationGate())
+        return ServedEnv(env, self.spec.id, epoch=self.epoch, outbox=self.outbox,
+                         stream=stream, safety=self.safety, intervention=intervention,
+                         lock=self._lock if self.shared else None,
+                         owner=self._owner if self.shared else None)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+        self.outbox.close()

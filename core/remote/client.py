@@ -61,9 +61,13 @@ class RemoteLink:
             # Entered as a context manager would be: this object owns it and closes it.
             self.connection.__enter__()
         except InvalidStatus as exc:
-            if exc.response.status_code == 401:
+            status, body = exc.response.status_code, exc.response.body or b""
+            if status == 401:
                 raise Unauthorized(f"{url} refused the token (401): check the token file or "
                                    f"WARL_REMOTE_TOKEN against the server's") from None
+            if status in (400, 429):
+                raise RemoteError(f"{url} refused the connection ({status}): "
+                                  f"{body.decode(errors='replace').strip()}") from None
             raise LinkDown(f"{url}: {exc}") from None
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise LinkDown(f"cannot connect to {url}: {exc}") from None

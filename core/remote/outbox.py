@@ -1,10 +1,12 @@
 """The serving side's on-disk outbox: every executed env step, kept until the learner says it
 is durable on its side.
 
-Each step is a row keyed by (epoch, seq): ``epoch`` counts the serving side's starts (stored
-beside the outbox, so numbering survives restarts) and ``seq`` counts the steps executed in
-that epoch. A step is written (SQLite, write-ahead log) before its result is sent, so a
-serving side killed mid-chunk still holds every step it executed; the learner acknowledges
+Each step is a row keyed by (stream, epoch, seq): a stream is one learner-side env (the
+training env, an evaluation env: each has its own env on the serving side), ``epoch`` counts
+the serving side's starts (stored beside the outbox, so numbering survives restarts) and
+``seq`` counts the stream's steps in that epoch. A step is written (SQLite, write-ahead
+log) before its result is sent, so a serving side killed mid-chunk still holds every step it
+executed; the learner acknowledges
 (epoch, seq) once those steps are in its replay and covered by a checkpoint, and only then
 are they dropped. After a reconnect, `pending` returns what the learner has not acknowledged,
 in order, and the learner keeps only what it has not seen (de-duplication is by (epoch, seq)).
@@ -50,29 +52,33 @@ class Outbox:
         # NORMAL survives a killed process (the OS holds the log); FULL would also survive a
         # power cut, at an fsync per step.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS steps (epoch INTEGER, seq INTEGER, "
-                         "frame BLOB, PRIMARY KEY (epoch, seq))")
+        self._db.execute("CREATE TABLE IF NOT EXISTS steps (stream TEXT, epoch INTEGER, "
+                         "seq INTEGER, frame BLOB, PRIMARY KEY (stream, epoch, seq))")
 
-    def put(self, epoch: int, seq: int, frame: bytes) -> None:
+    def put(self, stream: str, epoch: int, seq: int, frame: bytes) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?)", (epoch, seq, frame))
+            self._db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?)",
+                             (stream, epoch, seq, frame))
 
-    def ack(self, epoch: int, seq: int) -> int:
-        """Drop every step up to (epoch, seq) inclusive, earlier epochs included; returns how
-        many were dropped."""
+    def ack(self, stream: str, epoch: int, seq: int) -> int:
+        """Drop every step of ``stream`` up to (epoch, seq) inclusive, earlier epochs
+        included; returns how many were dropped."""
         with self._lock:
             cursor = self._db.execute(
-                "DELETE FROM steps WHERE epoch < ? OR (epoch = ? AND seq <= ?)",
-                (epoch, epoch, seq))
+                "DELETE FROM steps WHERE stream = ? AND (epoch < ? OR (epoch = ? AND seq <= ?))",
+                (stream, epoch, epoch, seq))
             return cursor.rowcount
 
-    def pending(self, after: tuple[int, int] = (0, -1)) -> Iterator[tuple[int, int, bytes]]:
-        """(epoch, seq, frame) of every step after ``after`` = (epoch, seq), in order."""
+    def pending(self, stream: str, after: tuple[int, int] = (0, -1)
+                ) -> Iterator[tuple[int, int, bytes]]:
+        """(epoch, seq, frame) of every step of ``stream`` after ``after`` = (epoch, seq), in
+        order."""
         epoch, seq = after
         with self._lock:
             rows = self._db.execute(
-                "SELECT epoch, seq, frame FROM steps WHERE epoch > ? OR (epoch = ? AND seq > ?) "
-                "ORDER BY epoch, seq", (epoch, epoch, seq)).fetchall()
+                "SELECT epoch, seq, frame FROM steps WHERE stream = ? AND (epoch > ? OR "
+                "(epoch = ? AND seq > ?)) ORDER BY epoch, seq",
+                (stream, epoch, epoch, seq)).fetchall()
         yield from rows
 
     def __len__(self) -> int:

@@ -9,8 +9,13 @@ durable up to (epoch, seq)), ``pending`` (unacknowledged steps after (epoch, seq
 oversized or unknown frame gets an ``error`` response naming what was wrong, and the
 connection stays usable; frames beyond the rate limit are refused the same way.
 WebSocket pings are the heartbeat: a learner silent past ``heartbeat`` seconds is dropped and
-the robot holds position. One learner at a time: a new authenticated connection replaces the
-previous one (the learner reconnecting after a network fault).
+the robot holds position.
+
+Streams: the URL's path names the learner-side env a connection serves (``/train``,
+``/eval``; ``/`` is ``default``), each with its own `ServedEnv` made on first use by
+``make_stream`` (a simulator gives each its own env; a robot driver shares its one arm), up to
+``max_streams``. One connection per stream: a new authenticated connection replaces the
+previous one of its stream (the learner reconnecting after a network fault).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -26,7 +32,14 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from warl.core.remote.auth import authorized
 from warl.core.remote.serving import ServedEnv
-from warl.core.remote.wire import DEFAULT_MAX_MESSAGE, ProtocolError, decode, encode, field
+from warl.core.remote.wire import (
+    DEFAULT_MAX_MESSAGE,
+    STREAM_PATTERN,
+    ProtocolError,
+    decode,
+    encode,
+    field,
+)
 
 log = logging.getLogger("warl.serve")
 PENDING_PAGE = 64
@@ -49,17 +62,36 @@ class RateLimit:
         return False
 
 
-class EnvServer:
-    """Serves one `ServedEnv` on ``host:port`` (port 0 picks a free one: see `port`)."""
+def stream_of(path: str) -> str | None:
+    """The stream a request path names (``/`` is ``default``), or None when malformed."""
+    name = path.split("?", 1)[0].strip("/") or "default"
+    return name if STREAM_PATTERN.match(name) else None
 
-    def __init__(self, served: ServedEnv, token: str, *, host: str = "127.0.0.1",
-                 port: int = 8765, ssl: Any = None, max_message: int = DEFAULT_MAX_MESSAGE,
-                 rate: float = 2000.0, heartbeat: float = 5.0) -> None:
-        self.served, self.token, self.max_message = served, token, max_message
+
+class EnvServer:
+    """Serves `ServedEnv` streams on ``host:port`` (port 0 picks a free one: see `port`).
+
+    ``make_stream(name)`` builds the `ServedEnv` of a new stream; a `ServedEnv` given instead
+    serves the ``default`` stream only.
+    """
+
+    def __init__(self, make_stream: Callable[[str], ServedEnv] | ServedEnv, token: str, *,
+                 host: str = "127.0.0.1", port: int = 8765, ssl: Any = None,
+                 max_message: int = DEFAULT_MAX_MESSAGE, rate: float = 2000.0,
+                 heartbeat: float = 5.0, max_streams: int = 8) -> None:
+        if isinstance(make_stream, ServedEnv):
+            single = make_stream
+            self.streams: dict[str, ServedEnv] = {single.stream: single}
+            max_streams = 1
+        else:
+            self.streams = {}
+        self._make_stream = make_stream
+        self.max_streams = max_streams
+        self.token, self.max_message = token, max_message
         self.rate = rate
         self.connections = 0
         self.errors = 0
-        self._current: ServerConnection | None = None
+        self._current: dict[str, ServerConnection] = {}
         self._lock = threading.Lock()
         self._server: Server = serve(
             self._handle, host, port, ssl=ssl, process_request=self._authorize,
@@ -73,42 +105,64 @@ class EnvServer:
         scheme = "wss" if self._server.socket.__class__.__name__ == "SSLSocket" else "ws"
         return f"{scheme}://{self.host}:{self.port}"
 
+    @property
+    def served(self) -> ServedEnv:
+        """The ``default`` stream (single-stream use)."""
+        return self.streams["default"]
+
     def _authorize(self, connection: ServerConnection, request: Any) -> Any:
-        if authorized(request.headers.get("Authorization"), self.token):
-            return None
-        log.warning("refused a connection from %s: missing or wrong token",
-                    connection.remote_address)
-        return connection.respond(HTTPStatus.UNAUTHORIZED, "a valid bearer token is required\n")
+        if not authorized(request.headers.get("Authorization"), self.token):
+            log.warning("refused a connection from %s: missing or wrong token",
+                        connection.remote_address)
+            return connection.respond(HTTPStatus.UNAUTHORIZED,
+                                      "a valid bearer token is required\n")
+        stream = stream_of(request.path)
+        if stream is None:
+            return connection.respond(HTTPStatus.BAD_REQUEST, "the path must name a stream: "
+                                      "letters, digits, '.', '_', '-' (at most 64)\n")
+        with self._lock:
+            if stream not in self.streams and len(self.streams) >= self.max_streams:
+                return connection.respond(
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                    f"this server serves at most {self.max_streams} stream(s): "
+                    f"{sorted(self.streams)}\n")
+            if stream not in self.streams:
+                assert callable(self._make_stream)
+                self.streams[stream] = self._make_stream(stream)
+        return None
 
     def _handle(self, connection: ServerConnection) -> None:
+        stream = stream_of(connection.request.path if connection.request else "/") or "default"
+        served = self.streams[stream]
         with self._lock:
-            previous, self._current = self._current, connection
+            previous = self._current.get(stream)
+            self._current[stream] = connection
             self.connections += 1
         if previous is not None:
             previous.close(4000, "replaced by a new connection")
         limit = RateLimit(self.rate)
         try:
-            connection.send(encode(self.served.hello(self.max_message)))
+            connection.send(encode(served.hello(self.max_message)))
             for frame in connection:
-                reply = self._answer(frame) if limit.allow() else self._error(
+                reply = self._answer(served, frame) if limit.allow() else self._error(
                     None, f"rate limit: more than {self.rate:g} messages per second")
                 connection.send(reply)
         except ConnectionClosed:
             pass
         finally:
             with self._lock:
-                mine = self._current is connection
+                mine = self._current.get(stream) is connection
                 if mine:
-                    self._current = None
-            if mine:  # nobody drives the robot now
-                self.served.link_lost()
+                    del self._current[stream]
+            if mine:  # nobody drives this stream's env now
+                served.link_lost()
 
-    def _answer(self, frame: Any) -> bytes:
+    def _answer(self, served: ServedEnv, frame: Any) -> bytes:
         request_id = None
         try:
             message = decode(frame, max_size=self.max_message)
             request_id = message.get("id")
-            reply = self._dispatch(message)
+            reply = self._dispatch(served, message)
             reply["id"] = request_id
             return encode(reply, compress=message.get("compress"), max_size=self.max_message)
         except ProtocolError as exc:
@@ -122,17 +176,17 @@ class EnvServer:
         return encode({"type": "error", "id": request_id if isinstance(request_id, int) else None,
                        "error": text})
 
-    def _dispatch(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _dispatch(self, served: ServedEnv, message: dict[str, Any]) -> dict[str, Any]:
         kind = message["type"]
         if kind == "reset":
             seed = message.get("seed")
             if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
                 raise ProtocolError("'reset' message: seed must be an integer or null")
-            return self.served.reset(seed)
+            return served.reset(seed)
         if kind == "step":
-            return self.served.step(message.get("actions"))
+            return served.step(message.get("actions"))
         if kind == "ack":
-            dropped = self.served.outbox.ack(field(message, "epoch", int),
+            dropped = served.outbox.ack(served.stream, field(message, "epoch", int),
                                              field(message, "seq", int))
             return {"type": "ack", "dropped": dropped}
         if kind == "pending":
@@ -141,7 +195,7 @@ class EnvServer:
                 raise ProtocolError("'pending' message: after must be [epoch, seq]")
             rows: list[dict[str, Any]] = []
             size, more, budget = 0, False, self.max_message // 2
-            for _, _, frame in self.served.outbox.pending((after[0], after[1])):
+            for _, _, frame in served.outbox.pending(served.stream, (after[0], after[1])):
                 # A page stays under half the message limit, whatever the cameras weigh.
                 if rows and (len(rows) == PENDING_PAGE or size + len(frame) > budget):
                     more = True
@@ -150,7 +204,7 @@ class EnvServer:
                 size += len(frame)
             return {"type": "pending", "steps": rows, "more": more}
         if kind == "render":
-            return self.served.render()
+            return served.render()
         if kind == "ping":
             return {"type": "pong", "time": time.time()}
         raise ProtocolError(f"unknown message type {kind!r} (expected reset, step, ack, "

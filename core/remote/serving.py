@@ -42,17 +42,25 @@ class ServedEnv:
     Args:
         env: the env (warl env contract).
         env_id: the served id (what the learner keys its WA model, demos and gap on).
+        stream: the learner-side env this one serves (the outbox keys its steps by it).
         epoch: this start's epoch (`next_epoch`).
         outbox: where executed steps wait for the learner's acknowledgement.
         chunk_max: the most actions one step request may carry.
         safety: limits applied to every action.
         intervention: a source that may take over (the scripted expert, a keyboard, ...).
+        lock: serializes access to ``env``; streams sharing one robot share its lock.
+        owner: streams sharing one env share this dict; the stream that reset the env last
+            owns it, and the others must reset before stepping.
     """
 
     def __init__(self, env: gym.Env[Any, Any], env_id: str, *, epoch: int, outbox: Outbox,
-                 chunk_max: int = 64, safety: SafetyLimits | None = None,
-                 intervention: InterventionSource | None = None) -> None:
+                 stream: str = "default", chunk_max: int = 64,
+                 safety: SafetyLimits | None = None,
+                 intervention: InterventionSource | None = None,
+                 lock: threading.Lock | None = None,
+                 owner: dict[str, Any] | None = None) -> None:
         self.env, self.env_id, self.epoch, self.outbox = env, env_id, epoch, outbox
+        self.stream = stream
         self.chunk_max = chunk_max
         self.safety = safety or SafetyLimits()
         self.intervention = intervention
@@ -62,12 +70,13 @@ class ServedEnv:
         self.steps_executed = 0
         self.obs: Mapping[str, Any] | None = None
         self.instruction = ""
-        self.lock = threading.Lock()
+        self.lock = lock or threading.Lock()
+        self.owner = {} if owner is None else owner
 
     def hello(self, max_message: int) -> dict[str, Any]:
         """The handshake: who is served and how to talk to it."""
         return {"type": "hello", "protocol": PROTOCOL, "version": VERSION,
-                "env_id": self.env_id, "epoch": self.epoch,
+                "env_id": self.env_id, "epoch": self.epoch, "stream": self.stream,
                 "observation_space": describe(self.env.observation_space),
                 "action_space": describe(self.env.action_space),
                 "control_hz": control_rate(self.env),
@@ -82,7 +91,7 @@ class ServedEnv:
         if seq is None:
             self.seq += 1
             seq = self.seq
-        self.outbox.put(self.epoch, seq, encode({"type": kind, "epoch": self.epoch,
+        self.outbox.put(self.stream, self.epoch, seq, encode({"type": kind, "epoch": self.epoch,
                                                  "seq": seq, **row}))
         return seq
 
@@ -93,6 +102,7 @@ class ServedEnv:
                 self.intervention.reset()
             self.episode += 1
             self.obs = obs
+            self.owner["stream"] = self.stream
             self.instruction = str(info.get(INSTRUCTION_KEY, ""))
             seq = self._record("reset", {"episode": self.episode, "obs": obs,
                                          "instruction": self.instruction})
@@ -104,6 +114,10 @@ class ServedEnv:
         with self.lock:
             if self.obs is None:
                 raise ProtocolError("step before reset: send a reset first")
+            if self.owner.get("stream", self.stream) != self.stream:
+                self.obs = None
+                raise ProtocolError(f"stream {self.owner['stream']!r} reset the env since this "
+                                    f"stream's last step: reset first")
             executed, rewards, intervened = [], [], []
             first, ended, clipped = self.seq + 1, "complete", 0
             terminated = truncated = success = False

@@ -12,6 +12,7 @@ with one line saying what was wrong.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,8 @@ DEFAULT_MAX_MESSAGE = 16 * 2**20
 DTYPES = frozenset({"bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64",
                     "int64", "float16", "float32", "float64"})
 IMAGE_FORMATS = ("png", "jpeg")
+# A stream's name, the path of its URL.
+STREAM_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 _MAX_DEPTH = 16
 
 

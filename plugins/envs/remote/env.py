@@ -23,9 +23,11 @@ import gymnasium as gym
 import numpy as np
 
 from warl.core.envs.contract import INSTRUCTION_KEY, INTERVENED_KEY, SUCCESS_KEY
+from warl.core.errors import ConfigError
 from warl.core.remote.auth import TOKEN_ENV, read_token
 from warl.core.remote.client import LinkDown, RemoteLink
 from warl.core.remote.spaces import rebuild
+from warl.core.remote.wire import STREAM_PATTERN
 
 Watermark = tuple[int, int]
 
@@ -35,6 +37,8 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     Args:
         url: ``ws://host:port`` or ``wss://host:port`` of `warl serve`.
+        stream: which env of the serving side this one drives (each stream has its own; a
+            training session uses ``train`` and ``eval``) [default].
         token_file: a file holding the bearer token; without it, ``token_env``.
         token_env: the environment variable holding the token [WARL_REMOTE_TOKEN].
         timeout: seconds to wait for a connection or a response.
@@ -49,13 +53,18 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     metadata = {"render_modes": ["rgb_array"]}
 
-    def __init__(self, url: str = "ws://127.0.0.1:8765", token_file: str | None = None,
+    def __init__(self, url: str = "ws://127.0.0.1:8765", stream: str = "default",
+                 token_file: str | None = None,
                  token_env: str = TOKEN_ENV, timeout: float = 30.0, compress: str | None = None,
                  reconnect_attempts: int = 20, auto_ack: bool = True,
                  ca_file: str | None = None, render_mode: str | None = None) -> None:
+        if not STREAM_PATTERN.match(stream):
+            raise ConfigError(f"stream {stream!r}: use letters, digits, '.', '_', '-' (at most "
+                              f"64, starting with a letter or digit)")
         self._token = read_token(token_file, token_env)
-        self._link_args = dict(url=url, token=self._token, timeout=timeout, compress=compress,
-                               ca_file=ca_file)
+        self.stream = stream
+        self._link_args = dict(url=f"{url.rstrip('/')}/{stream}", token=self._token,
+                               timeout=timeout, compress=compress, ca_file=ca_file)
         self.url, self.reconnect_attempts, self.auto_ack = url, reconnect_attempts, auto_ack
         self.render_mode = render_mode
         self.link = RemoteLink(**self._link_args)  # type: ignore[arg-type]
