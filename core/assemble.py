@@ -87,9 +87,15 @@ def assemble(
     show_progress: bool = True,
     world_model_id: str | None = None,
     reward_model_id: str | None = None,
+    env_settings: Mapping[str, Any] | None = None,
 ) -> Assembly:
     """Build the WA model (if the algorithm needs one), the deployment env, the world and
-    reward models it needs, and the algorithm. A need that cannot be met is refused first."""
+    reward models it needs, and the algorithm. A need that cannot be met is refused first.
+
+    ``env_settings`` are keyword arguments of the env. A remote env (tagged ``remote``) is
+    connected first: the id it serves (from the handshake) is what the WA model is keyed on,
+    and its deployment gap is the serving side's (`warl serve --gap`), so ``gap`` may only be
+    ``default`` or ``none`` here."""
     from warl.core.training.contract import needs_of
 
     algo_spec = registry.get(algo_id, kind="algorithm")
@@ -99,21 +105,35 @@ def assemble(
     models = _model_specs(registry, algo_spec.id, needs, world_model_id, reward_model_id)
     specs = {"algorithm": algo_spec, "env": env_spec, **models}
     wa_model: WorldActionModel | None = None
-    env_kwargs: dict[str, Any] = {}
+    env_kwargs: dict[str, Any] = dict(env_settings or {})
+    remote, served = "remote" in env_spec.tags, env_spec.id
+    wa_kwargs: dict[str, Any] = {}
+    if remote:
+        if gap not in (None, "none", "default") and gap != {}:
+            raise ConfigError("--gap: the deployment gap of a remote env is applied where it "
+                              "runs (`warl serve ENV --gap ...`); give default or none here")
+        env_kwargs.setdefault("stream", "train")
+        if render:
+            env_kwargs.setdefault("render_mode", "rgb_array")
+        remote_env = registry.make(env_spec.id, kind="env", **env_kwargs)
+        served = str(remote_env.unwrapped.served_id)
     if "wa_model" in needs:
         wa_spec = registry.get(wa_model_id, kind="world_model")
         specs["wa_model"] = wa_spec
-        wa_model = registry.make(wa_spec.id, kind="world_model", env=env_id,
+        wa_model = registry.make(wa_spec.id, kind="world_model", env=served,
                                  show_progress=show_progress, **dict(wa_settings or {}))
         if not isinstance(wa_model, WorldActionModel):
             raise ContractError(f"{wa_spec.id!r} did not build a WorldActionModel")
-        env_kwargs = env_kwargs_for(wa_model)
-    if render and not env_kwargs:
-        env_kwargs["render_mode"] = "rgb_array"
-    base = registry.make(env_spec.id, kind="env", **env_kwargs)
+        if not remote:  # a served env renders what `warl serve --cameras` says
+            wa_kwargs = env_kwargs_for(wa_model)
+            env_kwargs = {**wa_kwargs, **env_kwargs}
+    # Videos from the env's render() unless the WA model's cameras are in the observation.
+    if render and not wa_kwargs and not remote:
+        env_kwargs.setdefault("render_mode", "rgb_array")
+    base = remote_env if remote else registry.make(env_spec.id, kind="env", **env_kwargs)
     if wa_model is not None:
-        check_compatible(wa_model, base, env_id)
-    deployment_gap = resolve_gap(env_spec, gap)
+        check_compatible(wa_model, base, served)
+    deployment_gap = {} if remote else resolve_gap(env_spec, gap)
     deployed = apply_deployment_gap(base, deployment_gap, seed=gap_seed)
     settings = {**algo_spec.defaults, **dict(algo_settings or {})}
     built = {name: registry.make(spec.id, kind=spec.kind, env=env_id)
@@ -127,6 +147,7 @@ def assemble(
         "algorithm": algo_spec.id,
         "algorithm_settings": settings,
         "env": env_spec.id,
+        **({"served_env": served} if remote else {}),
         "env_kwargs": {**env_spec.defaults, **env_kwargs},
         "deployment_gap": deployment_gap,
         "wa_model": None if wa_model is None else {

@@ -50,6 +50,8 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
     p.add_argument("--wa-set", dest="wa_sets", action="append", metavar="KEY=VALUE",
                    help="a world-action model setting, e.g. obs_mode=state (repeatable)")
+    p.add_argument("--env-set", dest="env_sets", action="append", metavar="KEY=VALUE",
+                   help="an env setting, e.g. url=ws://host:8765 for a remote env (repeatable)")
     p.add_argument("--videos", type=int, default=3,
                    help="save videos of the first N trials (default 3)")
     p.add_argument("--out", type=Path, help="run folder (default runs/eval/<algo>__<env>__<time>)")
@@ -82,11 +84,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         settings, gap = with_recipe(
             args.recipe, registry, args.algo, args.env,
-            {"algorithm": parse_sets(args.sets), "wa": parse_sets(args.wa_sets, "--wa-set")},
+            {"algorithm": parse_sets(args.sets), "wa": parse_sets(args.wa_sets, "--wa-set"),
+             "env": parse_sets(args.env_sets, "--env-set")},
             args.gap)
         setup = assemble(
             registry, args.algo, args.env, algo_settings=settings["algorithm"],
             wa_model_id=args.wa_model, wa_settings=settings["wa"], gap=gap,
+            env_settings=settings.get("env"),
             gap_seed=args.seed, render=args.videos > 0, show_progress=not args.quiet,
         )
         act, name = setup.algorithm.act, args.algo
@@ -127,7 +131,8 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     from warl.core.training.checkpoint import checkpoint_dir, load_trained
     from warl.core.training.run import assemble_request, read_request
 
-    if args.algo or args.env or args.sets or args.wa_sets or getattr(args, "recipe", None):
+    if args.algo or args.env or args.sets or args.wa_sets or getattr(args, "env_sets", None) or \
+            getattr(args, "recipe", None):
         raise ConfigError("--run evaluates a run folder as it was trained; give no ALGO, "
                           "--env, --set, --wa-set or --recipe with it")
     request = read_request(args.run)

@@ -27,6 +27,8 @@ EXAMPLES = """settings (--set KEY=VALUE, or the same sections in --config FILE):
   train.KEY      a loop setting, e.g. train.minutes=5, train.env_steps=20000,
                  train.asynchronous=false, train.final_trials=100, train.demos=0
   wa.KEY         a world-action model setting, e.g. wa.obs_mode=state
+  env.KEY        an env setting, e.g. env.url=ws://10.0.0.5:8765 env.token_file=T for a
+                 remote env (docs/robot.md)
   `warl info ALGO` lists every algorithm setting at its default; docs/training.md every
   loop setting.
 
@@ -80,10 +82,13 @@ def add_commands(commands: Any) -> None:
 
 
 def split_settings(config_file: Path | None, sets: list[str] | None) -> dict[str, dict[str, Any]]:
-    """-> {"algorithm": {...}, "train": {...}, "wa": {...}} from the file, then ``--set``."""
+    """-> {"algorithm": {...}, "train": {...}, "wa": {...}, "env": {...}} from the file, then
+    ``--set``."""
     import yaml
 
-    out: dict[str, dict[str, Any]] = {"algorithm": {}, "train": {}, "wa": {}}
+    from warl.core.training.run import SECTIONS
+
+    out: dict[str, dict[str, Any]] = {k: {} for k in SECTIONS}
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"--config {config_file}: no such file")
@@ -102,7 +107,7 @@ def split_settings(config_file: Path | None, sets: list[str] | None) -> dict[str
             out[section].update(values)
     for key, value in parse_sets(sets).items():
         section, _, name = key.partition(".")
-        if name and section in ("train", "wa"):
+        if name and section in ("train", "wa", "env"):
             out[section][name] = value
         else:
             out["algorithm"][key] = value

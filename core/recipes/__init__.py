@@ -133,7 +133,7 @@ def apply_recipe(recipe: Recipe, algo: str, env: str,
         algorithm.update({k: v for k, v in recipe.cpu["algorithm"].items() if k in known})
         algorithm.update(recipe.cpu["algorithms"].get(algo, {}))
     out = {"algorithm": {**algorithm, **user["algorithm"]}, "train": {**train, **user["train"]},
-           "wa": {**wa, **user["wa"]}}
+           "wa": {**wa, **user["wa"]}, "env": dict(settings.get("env", {}))}
     if gap is None:
         gap = "default" if recipe.gap is None else recipe.gap
     return out, gap

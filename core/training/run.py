@@ -28,11 +28,16 @@ def quiet_torchrl() -> None:
         handler.setLevel(logging.WARNING)
 
 
+# The settings sections of a request: the algorithm's, the loop's (``train.``), the WA model's
+# (``wa.``) and the env's (``env.``: keyword arguments of the env, e.g. a remote env's url).
+SECTIONS = ("algorithm", "train", "wa", "env")
+
+
 def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] | None = None,
                  gap: Any = "default", wa_model: str = "warl/wa-small",
                  world_model: str | None = None, reward_model: str | None = None,
                  recipe: str | None = None) -> dict[str, Any]:
-    sections: dict[str, dict[str, Any]] = {"algorithm": {}, "train": {}, "wa": {}}
+    sections: dict[str, dict[str, Any]] = {k: {} for k in SECTIONS}
     for section, values in (settings or {}).items():
         if section not in sections:
             raise ConfigError(f"unknown settings section {section!r}; expected one of "
@@ -86,10 +91,10 @@ def read_request(run_dir: Path) -> dict[str, Any]:
     if not isinstance(request.get("settings"), Mapping) or missing:
         raise ConfigError(f"{path}: the request lacks {sorted(missing) or ['settings']}; "
                           f"restore it from a copy, or start a new run")
-    sections = {"algorithm": {}, "train": {}, "wa": {}, **request["settings"]}
+    sections = {**{k: {} for k in SECTIONS}, **request["settings"]}
     bad = [k for k, v in sections.items() if not isinstance(v, Mapping)]
-    if bad or set(sections) - {"algorithm", "train", "wa"}:
-        raise ConfigError(f"{path}: settings sections must be algorithm, train and wa, each "
+    if bad or set(sections) - set(SECTIONS):
+        raise ConfigError(f"{path}: settings sections must be {', '.join(SECTIONS)}, each "
                           f"a mapping; got {sorted(sections)}")
     request["settings"] = sections
     return dict(request)
@@ -105,7 +110,7 @@ def assemble_request(request: Mapping[str, Any], registry: Registry, *, render: 
     settings = request["settings"]
     return assemble(registry, request["algo"], request["env"],
                     algo_settings=settings["algorithm"], wa_model_id=request["wa_model"],
-                    wa_settings=settings["wa"],
+                    wa_settings=settings["wa"], env_settings=settings.get("env"),
                     gap=request["gap"] if gap is None else gap,
                     gap_seed=make_train_config(settings["train"]).seed, render=render,
                     show_progress=show_progress, world_model_id=request.get("world_model"),

@@ -1,0 +1,58 @@
+"""A remote env assembled like the env it serves: `warl eval` through a real server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import SMALL_TASK, SMALL_WA
+from warl.core.cli import main
+from warl.core.registry import create_registry
+from warl.core.remote.outbox import Outbox, next_epoch
+from warl.core.remote.server import EnvServer
+from warl.core.remote.serving import ServedEnv
+
+
+@pytest.fixture
+def served_small_task(tmp_path):
+    """`SMALL_TASK` served on a free port, an env per stream (as `warl serve` does)."""
+    registry = create_registry()
+    outbox, epoch = Outbox(tmp_path / "outbox"), next_epoch(tmp_path / "outbox")
+    envs = []
+
+    def make_stream(name):
+        envs.append(registry.make(SMALL_TASK, kind="env", render_mode="rgb_array"))
+        return ServedEnv(envs[-1], SMALL_TASK, epoch=epoch, outbox=outbox, stream=name)
+
+    token = tmp_path / "token"
+    token.write_text("s" * 32)
+    with EnvServer(make_stream, "s" * 32, port=0).start() as server:
+        yield server, token
+    for env in envs:
+        env.close()
+
+
+def test_warl_eval_through_the_link_keys_the_wa_model_on_the_served_id(
+        served_small_task, small_wa, tmp_path, capsys):
+    server, token = served_small_task
+    wa = [f"--wa-set={k}={v}" for k, v in SMALL_WA.items()]
+    code = main(["eval", "wa-base", "--env", "remote/local", f"--env-set=url={server.url}",
+                 f"--env-set=token_file={token}", *wa, "--trials", "3", "--videos", "1",
+                 "--quiet", "--json", "--out", str(tmp_path / "run")])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["env"] == "remote/local" and summary["trials"] == 3
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    text = json.dumps(config)
+    assert config["served_env"] == SMALL_TASK and "s" * 32 not in text  # never the token
+    assert list((tmp_path / "run").rglob("*.mp4"))  # frames came through `render`
+    assert set(server.streams) == {"train"} and server.streams["train"].steps_executed > 0
+
+
+def test_a_remote_env_refuses_a_learner_side_gap(served_small_task, tmp_path, capsys):
+    server, token = served_small_task
+    code = main(["eval", "wa-base", "--env", "remote/local", f"--env-set=url={server.url}",
+                 f"--env-set=token_file={token}", "--gap", '{"latency": {"steps": 1}}',
+                 "--trials", "1", "--quiet"])
+    assert code == 1 and "applied where it runs" in capsys.readouterr().err
