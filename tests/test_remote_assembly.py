@@ -56,3 +56,24 @@ def test_a_remote_env_refuses_a_learner_side_gap(served_small_task, tmp_path, ca
                  f"--env-set=token_file={token}", "--gap", '{"latency": {"steps": 1}}',
                  "--trials", "1", "--quiet"])
     assert code == 1 and "applied where it runs" in capsys.readouterr().err
+
+
+def test_warl_train_halo_wa_through_the_link(served_small_task, small_wa, tmp_path, capsys):
+    """The main job's path over a remote env: demonstrations of the served env, asynchronous
+    collection through the link, evaluations and the final table."""
+    from tests.test_training import _train_cli
+
+    server, token = served_small_task
+    run = tmp_path / "run"
+    args = _train_cli(run, "--set=train.env_steps=400", "--set=train.minutes=0",
+                      "--set=train.demos=2", "--set=train.final_trials=2",
+                      "--set=train.eval_trials=2", "--set=train.eval_every=200",
+                      "--set=train.videos=0", "--json")
+    args[args.index(SMALL_TASK)] = "remote/local"
+    args += [f"--set=env.url={server.url}", f"--set=env.token_file={token}"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in summary["rows"]] == ["wa-base", "halo-wa"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["resolved"]["served_env"] == SMALL_TASK
+    assert server.streams["train"].steps_executed >= 400

@@ -36,9 +36,13 @@ class CollectorRecipe:
     envs: int = 1
     vector: str = "serial"
 
-    def deployed(self) -> Any:
-        """A fresh single-step deployment env (the gap applied, no intervention)."""
-        return deployed_env(self.env_id, self.env_kwargs, self.deployment_gap, self.gap_seed)
+    def deployed(self, index: int = 0) -> Any:
+        """A fresh single-step deployment env (the gap applied, no intervention); the
+        ``index``-th of a batch drives its own stream of a remote env (``train-1``, ...)."""
+        kwargs = dict(self.env_kwargs)
+        if index and "stream" in kwargs:
+            kwargs["stream"] = f"{kwargs['stream']}-{index}"
+        return deployed_env(self.env_id, kwargs, self.deployment_gap, self.gap_seed)
 
     def build(self, first: Any = None) -> Any:
         """The collector; ``first`` (a deployed single-step env) is reused as env 0."""
@@ -61,7 +65,8 @@ class CollectorRecipe:
                                      self.deployment_gap, self.gap_seed, self.chunk)
             vector = GymVector([make] * self.envs)
             return Collector(vector, self.wa_model, self.policy)
-        deployed = [self.deployed() if first is None or i else first for i in range(self.envs)]
+        deployed = [self.deployed(i) if first is None or i else first
+                    for i in range(self.envs)]
         evals = [ChunkedEnv(env, self.chunk) for env in deployed]
         if self.gate is None:
             return Collector(evals, self.wa_model, self.policy, eval_envs=evals)

@@ -68,16 +68,20 @@ def fill_demos(session: Session) -> None:
         return
     from warl.core.checkpoints import cache_root, config_hash
     from warl.core.progress import progress_bar
+    from warl.core.world_model import env_kwargs_for
 
-    env_id, seed_base = session.env_id, demo_buffer.DEMO_SEED_BASES[c.demo_source]
+    seed_base = demo_buffer.DEMO_SEED_BASES[c.demo_source]
+    # A remote env's demonstrations are the served env's, recorded on a local instance of it.
+    env_id = setup.config.get("served_env", session.env_id)
+    env_kwargs = env_kwargs_for(setup.wa_model) if "served_env" in setup.config and \
+        setup.wa_model is not None else setup.config["env_kwargs"]
     gap = setup.config["deployment_gap"] if c.demo_source == "deployment" else {}
-    key = {"env": env_id, "env_kwargs": setup.config["env_kwargs"], "gap": gap,
+    key = {"env": env_id, "env_kwargs": env_kwargs, "gap": gap,
            "chunk": setup.env.chunk, "episodes": c.demos, "seed_base": seed_base}
     path = cache_root() / "demo_buffers" / env_id.replace("/", "__") / \
         f"{c.demo_source}-{config_hash(key)}.npz"
     # Lab demos come from a fresh env without the gap wrappers.
-    env = setup.env.env if gap else session.registry.make(env_id, kind="env",
-                                                          **setup.config["env_kwargs"])
+    env = setup.env.env if gap else session.registry.make(env_id, kind="env", **env_kwargs)
     try:
         with progress_bar(f"demo buffer ({c.demo_source})", c.demos,
                           session.show_progress and not path.is_file()) as advance:
