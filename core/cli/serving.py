@@ -10,7 +10,7 @@ from typing import Any
 
 from warl.core.errors import ConfigError
 
-INTERVENTIONS = ("none", "expert")
+INTERVENTIONS = ("none", "expert", "keyboard", "gamepad", "spacemouse")
 
 
 def add_commands(commands: Any) -> None:
@@ -44,8 +44,9 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--safety", metavar="FILE",
                    help="YAML of action/workspace limits (see docs/robot.md)")
     p.add_argument("--intervention", default="none", choices=INTERVENTIONS,
-                   help="who may take over on this side: none, or the env's scripted expert "
-                   "behind a deviation gate (simulation)")
+                   help="who may take over on this side: none, the env's scripted expert "
+                   "behind a deviation gate (simulation), or an operator's keyboard, gamepad or "
+                   "SpaceMouse (pip install 'warl[teleop]'; bindings in docs/robot.md)")
     p.add_argument("--gap", default="none",
                    help="deployment gap applied here: none (a real robot), default (the env's) "
                    "or YAML/JSON")
@@ -149,6 +150,14 @@ class Streams:
                               spec.id.replace("/", "__"))
         self.outbox = Outbox(self.state_dir)
         self.epoch = next_epoch(self.state_dir)
+        self.teleop: Any = None
+        self._device: Any = None
+        if args.intervention in ("keyboard", "gamepad", "spacemouse"):
+            from warl.core.envs.teleop import TeleopSource, start_device
+
+            # One operator for every stream: the device feeds one source.
+            self.teleop = TeleopSource(int(first.action_space.shape[-1]))
+            self._device = start_device(args.intervention, self.teleop)
         self._lock = threading.Lock()  # a robot's streams share its lock and owner
         self._owner: dict[str, Any] = {}
         self.envs: list[Any] = [first]
@@ -169,7 +178,7 @@ class Streams:
         else:
             env = self._env()
             self.envs.append(env)
-        intervention = None
+        intervention = self.teleop
         if self.args.intervention == "expert":
             from warl.core.demos import scripted_expert
             from warl.core.envs.intervention import DeviationGate, GatedExpert
@@ -181,6 +190,8 @@ class Streams:
                          owner=self._owner if self.shared else None)
 
     def close(self) -> None:
+        if self._device is not None:
+            self._device.stop()
         for env in self.envs:
             env.close()
         self.outbox.close()
