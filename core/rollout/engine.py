@@ -110,7 +110,10 @@ class RolloutEngine:
         self._slots: list[_Slot | None] = [None] * vector.num_envs
         for i in range(vector.num_envs):
             env = vector.local(i)
-            if env is not None and wa_model is not None and has_intervention(env):
+            # After an intervention the WA model re-infers the rest of the chunk, whether the
+            # operator is on this side (an intervention wrapper) or on a remote env's.
+            if env is not None and wa_model is not None and (
+                    has_intervention(env) or hasattr(env.env, "step_chunk")):
                 env.refill = self._refill_for(i)
 
     def load_policy_state(self, state: Mapping[str, Any]) -> None:
@@ -218,6 +221,11 @@ class RolloutEngine:
             assert slot is not None
             obs, reward, terminated, truncated, info = result
             succeeded = bool(info.get(SUCCESS_KEY, False))
+            slot.record.link = info.get("link", slot.record.link)
+            if int(info["steps_executed"]) == 0:  # a remote link dropped before any step ran
+                slot.obs = obs
+                ended.append(i)
+                continue
             slot.record.steps.append(Step(
                 features=state if state is not None else {},
                 action=np.asarray(info["executed_actions"], np.float32),

@@ -39,6 +39,9 @@ class EpisodeRecord:
     steps: list[Step] = field(default_factory=list)
     final_features: Mapping[str, np.ndarray] | None = None
     success: bool = False
+    # A remote env's (stream, epoch, seq) of the episode's last delivered step: what the
+    # serving side may drop once this episode is durable on the learner's side.
+    link: tuple[str, int, int] | None = None
 
     @property
     def length(self) -> int:

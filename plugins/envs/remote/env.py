@@ -170,7 +170,8 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             self._advance(epoch, seq)
         terminated, truncated = bool(reply["terminated"]), bool(reply["truncated"])
         self._in_episode = not (terminated or truncated)
-        info = {**reply.get("info", {}), "executed": reply["executed"],
+        info = {**reply.get("info", {}), "link": (self.stream, *self.delivered),
+                "executed": reply["executed"],
                 "intervened": reply["intervened"], "ended": reply["ended"],
                 SUCCESS_KEY: bool(reply["success"]), "clipped": int(reply["clipped"])}
         self._last_obs = dict(reply["obs"])
@@ -185,11 +186,13 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._in_episode = False
         if not rows:  # nothing of the request ran: the episode ends where it stood
             return (self._last_obs, np.zeros(0, np.float32), False, True,
-                    {"executed": np.zeros((0, self.action_dim), np.float32),
+                    {"link": (self.stream, *self.delivered),
+                     "executed": np.zeros((0, self.action_dim), np.float32),
                      "intervened": np.zeros(0, bool), "ended": "link", SUCCESS_KEY: False,
                      "clipped": 0})
         last = rows[-1]
-        info = {"executed": np.stack([r["action"] for r in rows]),
+        info = {"link": (self.stream, *self.delivered),
+                "executed": np.stack([r["action"] for r in rows]),
                 "intervened": np.asarray([r["intervened"] for r in rows]), "ended": "link",
                 SUCCESS_KEY: bool(last["success"]), "clipped": 0}
         return (dict(last["obs"]), np.asarray([r["reward"] for r in rows], np.float32),
