@@ -27,7 +27,8 @@ def served_small_task(tmp_path):
 
     token = tmp_path / "token"
     token.write_text("s" * 32)
-    with EnvServer(make_stream, "s" * 32, port=0).start() as server:
+    with EnvServer(make_stream, "s" * 32, port=0, outbox=outbox,
+                   env_id=SMALL_TASK).start() as server:
         yield server, token
     for env in envs:
         env.close()
@@ -77,3 +78,4 @@ def test_warl_train_halo_wa_through_the_link(served_small_task, small_wa, tmp_pa
     config = json.loads((run / "config.json").read_text())
     assert config["resolved"]["served_env"] == SMALL_TASK
     assert server.streams["train"].steps_executed >= 400
+    assert "eval-0" in server.streams  # evaluations on a stream of their own

@@ -102,7 +102,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     server = EnvServer(streams, token, host=args.host, port=args.port, ssl=ssl_context,
                        max_message=args.max_message, rate=args.rate, heartbeat=args.heartbeat,
-                       max_streams=args.max_streams)
+                       max_streams=args.max_streams, outbox=streams.outbox,
+                       env_id=streams.spec.id)
     print(f"serving {streams.spec.id} on {server.url} (epoch {streams.epoch}, outbox "
           f"{streams.state_dir}, {len(streams.outbox)} unacknowledged steps); Ctrl-C stops",
           flush=True)

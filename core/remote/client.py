@@ -120,3 +120,29 @@ class RemoteLink:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection must not raise
             self.connection.close()
+
+
+class ControlLink:
+    """The ``control`` stream of a server: acknowledge, or read back, any stream's outbox rows
+    (what a learner does at its checkpoints and on resume)."""
+
+    def __init__(self, url: str, token: str, **kwargs: Any) -> None:
+        self.link = RemoteLink(f"{url.rstrip('/')}/control", token, **kwargs)
+
+    def ack(self, stream: str, epoch: int, seq: int) -> int:
+        reply = self.link.request({"type": "ack", "stream": stream, "epoch": epoch, "seq": seq})
+        return int(reply["dropped"])
+
+    def pending(self, stream: str, after: tuple[int, int] = (0, -1)) -> list[dict[str, Any]]:
+        """Every row of ``stream`` after ``after``, in order, all pages."""
+        rows: list[dict[str, Any]] = []
+        while True:
+            reply = self.link.request({"type": "pending", "stream": stream,
+                                       "after": list(after)})
+            rows += reply["steps"]
+            if not reply.get("more") or not reply["steps"]:
+                return rows
+            after = (int(rows[-1]["epoch"]), int(rows[-1]["seq"]))
+
+    def close(self) -> None:
+        self.link.close()

@@ -54,11 +54,30 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS steps (stream TEXT, epoch INTEGER, "
                          "seq INTEGER, frame BLOB, PRIMARY KEY (stream, epoch, seq))")
+        # How many rows of each kind were ever written (acknowledged ones included): the
+        # serving side's own count, to compare with what the learner stored.
+        self._db.execute("CREATE TABLE IF NOT EXISTS written (stream TEXT, epoch INTEGER, "
+                         "kind TEXT, n INTEGER, PRIMARY KEY (stream, epoch, kind))")
 
-    def put(self, stream: str, epoch: int, seq: int, frame: bytes) -> None:
-        with self._lock:
+    def put(self, stream: str, epoch: int, seq: int, frame: bytes,
+            kind: str | None = None) -> None:
+        """Store a row; ``kind`` counts it as a new row of that kind (a rewrite passes
+        none). The row and its count are one transaction."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
             self._db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?)",
                              (stream, epoch, seq, frame))
+            if kind is not None:
+                self._db.execute("INSERT INTO written VALUES (?, ?, ?, 1) ON CONFLICT "
+                                 "(stream, epoch, kind) DO UPDATE SET n = n + 1",
+                                 (stream, epoch, kind))
+
+    def written(self, stream: str, kind: str = "step") -> int:
+        """Rows of ``kind`` ever written for ``stream``, over every epoch."""
+        with self._lock:
+            row = self._db.execute("SELECT SUM(n) FROM written WHERE stream = ? AND kind = ?",
+                                   (stream, kind)).fetchone()
+        return int(row[0] or 0)
 
     def ack(self, stream: str, epoch: int, seq: int) -> int:
         """Drop every step of ``stream`` up to (epoch, seq) inclusive, earlier epochs

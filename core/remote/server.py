@@ -11,6 +11,11 @@ connection stays usable; frames beyond the rate limit are refused the same way.
 WebSocket pings are the heartbeat: a learner silent past ``heartbeat`` seconds is dropped and
 the robot holds position.
 
+The ``control`` stream has no env: a learner acknowledges and reads back any stream's outbox
+rows through it (``ack`` and ``pending`` with a ``stream`` field), so that the process that
+makes steps durable (the learner, writing checkpoints) need not be the one that collects them
+(a rollout worker).
+
 Streams: the URL's path names the learner-side env a connection serves (``/train``,
 ``/eval``; ``/`` is ``default``), each with its own `ServedEnv` made on first use by
 ``make_stream`` (a simulator gives each its own env; a robot driver shares its one arm), up to
@@ -31,10 +36,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 from warl.core.remote.auth import authorized
+from warl.core.remote.outbox import Outbox
 from warl.core.remote.serving import ServedEnv
 from warl.core.remote.wire import (
     DEFAULT_MAX_MESSAGE,
+    PROTOCOL,
     STREAM_PATTERN,
+    VERSION,
     ProtocolError,
     decode,
     encode,
@@ -62,6 +70,25 @@ class RateLimit:
         return False
 
 
+CONTROL = "control"
+
+
+class Control:
+    """The ``control`` stream: the outbox without an env."""
+
+    stream = CONTROL
+
+    def __init__(self, outbox: Outbox, env_id: str) -> None:
+        self.outbox, self.env_id = outbox, env_id
+
+    def hello(self, max_message: int) -> dict[str, Any]:
+        return {"type": "hello", "protocol": PROTOCOL, "version": VERSION, "stream": CONTROL,
+                "env_id": self.env_id, "max_message": max_message}
+
+    def link_lost(self) -> None:
+        pass
+
+
 def stream_of(path: str) -> str | None:
     """The stream a request path names (``/`` is ``default``), or None when malformed."""
     name = path.split("?", 1)[0].strip("/") or "default"
@@ -78,13 +105,17 @@ class EnvServer:
     def __init__(self, make_stream: Callable[[str], ServedEnv] | ServedEnv, token: str, *,
                  host: str = "127.0.0.1", port: int = 8765, ssl: Any = None,
                  max_message: int = DEFAULT_MAX_MESSAGE, rate: float = 2000.0,
-                 heartbeat: float = 5.0, max_streams: int = 8) -> None:
+                 heartbeat: float = 5.0, max_streams: int = 8,
+                 outbox: Outbox | None = None, env_id: str = "") -> None:
         if isinstance(make_stream, ServedEnv):
             single = make_stream
             self.streams: dict[str, ServedEnv] = {single.stream: single}
             max_streams = 1
+            outbox, env_id = single.outbox, single.env_id
         else:
             self.streams = {}
+        # Without the outbox (a factory given none), there is no control stream.
+        self.control = Control(outbox, env_id) if outbox is not None else None
         self._make_stream = make_stream
         self.max_streams = max_streams
         self.token, self.max_message = token, max_message
@@ -120,6 +151,9 @@ class EnvServer:
         if stream is None:
             return connection.respond(HTTPStatus.BAD_REQUEST, "the path must name a stream: "
                                       "letters, digits, '.', '_', '-' (at most 64)\n")
+        if stream == CONTROL:
+            return None if self.control is not None else connection.respond(
+                HTTPStatus.BAD_REQUEST, "this server has no control stream\n")
         with self._lock:
             if stream not in self.streams and len(self.streams) >= self.max_streams:
                 return connection.respond(
@@ -133,7 +167,7 @@ class EnvServer:
 
     def _handle(self, connection: ServerConnection) -> None:
         stream = stream_of(connection.request.path if connection.request else "/") or "default"
-        served = self.streams[stream]
+        served: Any = self.control if stream == CONTROL else self.streams[stream]
         with self._lock:
             previous = self._current.get(stream)
             self._current[stream] = connection
@@ -157,7 +191,7 @@ class EnvServer:
             if mine:  # nobody drives this stream's env now
                 served.link_lost()
 
-    def _answer(self, served: ServedEnv, frame: Any) -> bytes:
+    def _answer(self, served: Any, frame: Any) -> bytes:
         request_id = None
         try:
             message = decode(frame, max_size=self.max_message)
@@ -176,8 +210,16 @@ class EnvServer:
         return encode({"type": "error", "id": request_id if isinstance(request_id, int) else None,
                        "error": text})
 
-    def _dispatch(self, served: ServedEnv, message: dict[str, Any]) -> dict[str, Any]:
+    def _dispatch(self, served: Any, message: dict[str, Any]) -> dict[str, Any]:
         kind = message["type"]
+        if kind in ("ack", "pending"):
+            stream = field(message, "stream", str) if served.stream == CONTROL else served.stream
+            return self._durability(served.outbox, stream, message)
+        if kind == "ping":
+            return {"type": "pong", "time": time.time()}
+        if served.stream == CONTROL:
+            raise ProtocolError(f"the control stream answers ack, pending and ping, not "
+                                f"{kind!r}")
         if kind == "reset":
             seed = message.get("seed")
             if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
@@ -185,30 +227,30 @@ class EnvServer:
             return served.reset(seed)
         if kind == "step":
             return served.step(message.get("actions"))
-        if kind == "ack":
-            dropped = served.outbox.ack(served.stream, field(message, "epoch", int),
-                                             field(message, "seq", int))
-            return {"type": "ack", "dropped": dropped}
-        if kind == "pending":
-            after = field(message, "after", list)
-            if len(after) != 2 or not all(isinstance(v, int) for v in after):
-                raise ProtocolError("'pending' message: after must be [epoch, seq]")
-            rows: list[dict[str, Any]] = []
-            size, more, budget = 0, False, self.max_message // 2
-            for _, _, frame in served.outbox.pending(served.stream, (after[0], after[1])):
-                # A page stays under half the message limit, whatever the cameras weigh.
-                if rows and (len(rows) == PENDING_PAGE or size + len(frame) > budget):
-                    more = True
-                    break
-                rows.append(decode(frame, max_size=self.max_message))
-                size += len(frame)
-            return {"type": "pending", "steps": rows, "more": more}
         if kind == "render":
             return served.render()
-        if kind == "ping":
-            return {"type": "pong", "time": time.time()}
         raise ProtocolError(f"unknown message type {kind!r} (expected reset, step, ack, "
                             f"pending, render or ping)")
+
+    def _durability(self, outbox: Outbox, stream: str, message: dict[str, Any]
+                    ) -> dict[str, Any]:
+        """``ack`` (drop ``stream``'s rows up to (epoch, seq)) or ``pending`` (its rows after
+        ``after``, in pages under half the message limit)."""
+        if message["type"] == "ack":
+            dropped = outbox.ack(stream, field(message, "epoch", int), field(message, "seq", int))
+            return {"type": "ack", "dropped": dropped}
+        after = field(message, "after", list)
+        if len(after) != 2 or not all(isinstance(v, int) for v in after):
+            raise ProtocolError("'pending' message: after must be [epoch, seq]")
+        rows: list[dict[str, Any]] = []
+        size, more, budget = 0, False, self.max_message // 2
+        for _, _, frame in outbox.pending(stream, (after[0], after[1])):
+            if rows and (len(rows) == PENDING_PAGE or size + len(frame) > budget):
+                more = True
+                break
+            rows.append(decode(frame, max_size=self.max_message))
+            size += len(frame)
+        return {"type": "pending", "steps": rows, "more": more}
 
     def serve_forever(self) -> None:
         self._server.serve_forever()

@@ -88,11 +88,13 @@ class ServedEnv:
 
     def _record(self, kind: str, row: dict[str, Any], seq: int | None = None) -> int:
         """Write a row at the next seq (or rewrite ``seq``)."""
+        new = seq is None
         if seq is None:
             self.seq += 1
             seq = self.seq
         self.outbox.put(self.stream, self.epoch, seq, encode({"type": kind, "epoch": self.epoch,
-                                                 "seq": seq, **row}))
+                                                              "seq": seq, **row}),
+                        kind if new else None)
         return seq
 
     def reset(self, seed: int | None) -> dict[str, Any]:

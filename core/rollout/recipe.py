@@ -67,9 +67,17 @@ class CollectorRecipe:
             return Collector(vector, self.wa_model, self.policy)
         deployed = [self.deployed(i) if first is None or i else first
                     for i in range(self.envs)]
-        evals = [ChunkedEnv(env, self.chunk) for env in deployed]
+        plain = [ChunkedEnv(env, self.chunk) for env in deployed]
+        evals = plain
+        if "stream" in self.env_kwargs:
+            # A remote env evaluates on streams of its own, so that evaluation episodes never
+            # mix with the training stream's steps (which the session acknowledges).
+            evals = [ChunkedEnv(deployed_env(self.env_id, {**self.env_kwargs,
+                                                           "stream": f"eval-{i}"},
+                                             self.deployment_gap, self.gap_seed), self.chunk)
+                     for i in range(self.envs)]
         if self.gate is None:
-            return Collector(evals, self.wa_model, self.policy, eval_envs=evals)
+            return Collector(plain, self.wa_model, self.policy, eval_envs=evals)
         trains = [ChunkedEnv(with_gated_expert(env, self.env_id, copy.deepcopy(self.gate)),
                              self.chunk) for env in deployed]
         return Collector(trains, self.wa_model, self.policy, eval_envs=evals)

@@ -36,3 +36,7 @@ class Counters:
     best_eval_steps: int = 0
     recent_successes: list[int] = field(default_factory=list)
     stages_done: list[str] = field(default_factory=list)
+    # A remote env's streams: the (epoch, seq) of the last step ingested (`durable`), and
+    # the env steps read back from the serving side's outbox on resume.
+    links: dict[str, list[int]] = field(default_factory=dict)
+    refilled_steps: int = 0

@@ -101,16 +101,21 @@ def read_request(run_dir: Path) -> dict[str, Any]:
 
 
 def assemble_request(request: Mapping[str, Any], registry: Registry, *, render: bool,
-                     show_progress: bool, gap: Any = None) -> Any:
+                     show_progress: bool, gap: Any = None, training: bool = False) -> Any:
     """The `Assembly` a request describes (``gap`` overrides the request's), seeded as its
     training was: what a run trains on and what `warl eval --run` evaluates on."""
     from warl.core.assemble import assemble
     from warl.core.training.config import make_train_config
 
     settings = request["settings"]
+    env_settings = dict(settings.get("env", {}))
+    if training and "remote" in registry.get(request["env"], kind="env").tags:
+        # A training session acknowledges what its checkpoints hold (`durable`), not what
+        # was delivered.
+        env_settings["auto_ack"] = False
     return assemble(registry, request["algo"], request["env"],
                     algo_settings=settings["algorithm"], wa_model_id=request["wa_model"],
-                    wa_settings=settings["wa"], env_settings=settings.get("env"),
+                    wa_settings=settings["wa"], env_settings=env_settings,
                     gap=request["gap"] if gap is None else gap,
                     gap_seed=make_train_config(settings["train"]).seed, render=render,
                     show_progress=show_progress, world_model_id=request.get("world_model"),
@@ -134,7 +139,7 @@ def run_training(request: Mapping[str, Any], out: Path, *, resume: bool = False,
     preflight(request, registry)  # every input checked before any work
     train_config = make_train_config(settings["train"])
     setup = assemble_request(request, registry, render=train_config.videos > 0,
-                             show_progress=show_progress)
+                             show_progress=show_progress, training=True)
     out.mkdir(parents=True, exist_ok=True)
     algo_config: Any = getattr(setup.algorithm, "config", None)
     resolved = {**setup.config, "train": train_config.to_dict(),

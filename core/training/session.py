@@ -27,6 +27,7 @@ from warl.core.evaluate import EvalResult, eval_seeds
 from warl.core.progress import progress_bar
 from warl.core.registry import Registry
 from warl.core.replay import MixedReplay
+from warl.core.training import durable
 from warl.core.training.checkpoint import load_run_state, save_run_state
 from warl.core.training.collector import (
     Backend,
@@ -355,6 +356,7 @@ class Session:
         self.counters.wall_s = self.wall()
         save_run_state(self.run_dir, self.algorithm, self.replay, self.counters.__dict__,
                        self.algorithm_id, self.wa_model if self.trains_wa_model else None)
+        durable.acknowledge(self)  # a remote env's serving side may drop what it now holds
 
     def resume(self) -> None:
         counters = load_run_state(self.run_dir, self.algorithm, self.replay, self.algorithm_id,
@@ -365,6 +367,7 @@ class Session:
         self._wall_at_start = self.counters.wall_s
         self._clock = time.perf_counter()
         self._rate = (self._clock, self.counters.updates)
+        durable.refill(self)  # what a remote env executed after the checkpoint
 
     def stage(self, name: str, run: Callable[[], Any]) -> None:
         """Run one stage of the algorithm's training unless a resumed run finished it; then

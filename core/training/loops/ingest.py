@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from warl.core.training.collector import Rollout
+from warl.core.training.durable import note_link
 from warl.core.training.transitions import to_tensordict
 
 # Selects the transitions of an episode to store (HG-DAgger keeps the expert's segments).
@@ -28,6 +29,7 @@ def ingest(session: Any, rollout: Rollout, metrics: Mapping[str, Any],
         data = keep(data)
     if len(data):
         session.replay.online.extend(data)
+    note_link(session.counters.links, record.link)
     session.record_episode(
         success=record.success, episode_return=record.episode_return, length=record.length,
         intervention_steps=record.intervention_steps, transitions=len(record.steps),

@@ -67,7 +67,7 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                                timeout=timeout, compress=compress, ca_file=ca_file)
         self.url, self.reconnect_attempts, self.auto_ack = url, reconnect_attempts, auto_ack
         self.render_mode = render_mode
-        self.link = RemoteLink(**self._link_args)  # type: ignore[arg-type]
+        self.link = self._connect()
         hello = self.link.hello
         self.served_id: str = str(hello["env_id"])
         self.observation_space = rebuild(hello["observation_space"])
@@ -86,19 +86,24 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def _call(self, message: dict[str, Any]) -> dict[str, Any]:
         return self.link.request(message)
 
-    def _reconnect(self) -> None:
-        self.link.close()
+    def _connect(self) -> RemoteLink:
+        """A new link, retried ``reconnect_attempts`` times with backoff (a serving side that
+        is starting or restarting)."""
         delay = 0.05
-        for attempt in range(self.reconnect_attempts):
+        for attempt in range(max(1, self.reconnect_attempts)):
             try:
-                self.link = RemoteLink(**self._link_args)  # type: ignore[arg-type]
-                self.reconnects += 1
-                return
+                return RemoteLink(**self._link_args)  # type: ignore[arg-type]
             except LinkDown:
-                if attempt + 1 == self.reconnect_attempts:
+                if attempt + 1 >= self.reconnect_attempts:
                     raise
                 time.sleep(delay)
                 delay = min(2 * delay, 2.0)
+        raise AssertionError("unreachable")
+
+    def _reconnect(self) -> None:
+        self.link.close()
+        self.link = self._connect()
+        self.reconnects += 1
 
     def _advance(self, epoch: int, seq: int) -> bool:
         """Mark (epoch, seq) delivered; False if it already was (a duplicate)."""
