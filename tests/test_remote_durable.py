@@ -13,9 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import pytest
 
 from tests.conftest import SMALL_TASK, SMALL_WA
 from tests.test_training import TINY
