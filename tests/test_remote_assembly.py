@@ -15,15 +15,24 @@ from warl.core.remote.serving import ServedEnv
 
 
 @pytest.fixture
-def served_small_task(tmp_path):
-    """`SMALL_TASK` served on a free port, an env per stream (as `warl serve` does)."""
+def served_small_task(tmp_path, request):
+    """`SMALL_TASK` served on a free port, an env per stream (as `warl serve` does); with
+    ``expert`` (indirect parameter) the scripted expert may take over on the serving side."""
     registry = create_registry()
+    expert = getattr(request, "param", None) == "expert"
     outbox, epoch = Outbox(tmp_path / "outbox"), next_epoch(tmp_path / "outbox")
     envs = []
 
     def make_stream(name):
         envs.append(registry.make(SMALL_TASK, kind="env", render_mode="rgb_array"))
-        return ServedEnv(envs[-1], SMALL_TASK, epoch=epoch, outbox=outbox, stream=name)
+        operator = None
+        if expert and name == "train":
+            from warl.core.demos import scripted_expert
+            from warl.core.envs.intervention import DeviationGate, GatedExpert
+
+            operator = GatedExpert(scripted_expert(envs[-1], SMALL_TASK), DeviationGate(0.5))
+        return ServedEnv(envs[-1], SMALL_TASK, epoch=epoch, outbox=outbox, stream=name,
+                         intervention=operator)
 
     token = tmp_path / "token"
     token.write_text("s" * 32)
@@ -59,9 +68,11 @@ def test_a_remote_env_refuses_a_learner_side_gap(served_small_task, tmp_path, ca
     assert code == 1 and "applied where it runs" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("served_small_task", [None, "expert"], indirect=True)
 def test_warl_train_halo_wa_through_the_link(served_small_task, small_wa, tmp_path, capsys):
     """The main job's path over a remote env: demonstrations of the served env, asynchronous
-    collection through the link, evaluations and the final table."""
+    collection through the link, evaluations and the final table; with an operator on the
+    serving side, its takeovers reach the learner's replay and intervention-rate curve."""
     from tests.test_training import _train_cli
 
     server, token = served_small_task
@@ -79,3 +90,10 @@ def test_warl_train_halo_wa_through_the_link(served_small_task, small_wa, tmp_pa
     assert config["resolved"]["served_env"] == SMALL_TASK
     assert server.streams["train"].steps_executed >= 400
     assert "eval-0" in server.streams  # evaluations on a stream of their own
+    from warl.core.training.log import read_csv
+
+    rates = [float(r["intervention_rate"]) for r in read_csv(run / "train.csv")]
+    if server.streams["train"].intervention is not None:
+        assert max(rates) > 0 and (run / "plots" / "intervention_rate.png").is_file()
+    else:
+        assert max(rates) == 0
