@@ -285,3 +285,26 @@ def test_streams_sharing_one_robot_must_reset_after_another_did(tmp_path):
         with pytest.raises(RemoteError, match="stream 'b' reset the env"):
             a.step_chunk(np.zeros((2, 4), np.float32))
         b.step_chunk(np.zeros((2, 4), np.float32))
+
+
+def test_wss_with_a_self_signed_certificate(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with _server(_served(tmp_path), ssl=context) as server:
+        assert server.url.startswith("wss://")
+        env = RemoteEnv(url=server.url, ca_file=str(cert))
+        env.reset(seed=0)
+        assert len(env.step_chunk(np.zeros((3, 4), np.float32))[1]) == 3
+        env.close()
+        with pytest.raises(LinkDown, match="CERTIFICATE_VERIFY_FAILED"):  # not trusted
+            RemoteEnv(url=server.url, reconnect_attempts=1)
