@@ -308,3 +308,18 @@ def test_wss_with_a_self_signed_certificate(tmp_path):
         env.close()
         with pytest.raises(LinkDown, match="CERTIFICATE_VERIFY_FAILED"):  # not trusted
             RemoteEnv(url=server.url, reconnect_attempts=1)
+
+
+def test_frames_beyond_the_rate_limit_are_refused(tmp_path):
+    server = _server(_served(tmp_path), rate=5.0)
+    with server, connect(server.url, additional_headers=bearer(TOKEN), proxy=None) as raw:
+        raw.recv(timeout=5)
+        replies = []
+        for i in range(20):  # a burst, far above 5 per second
+            raw.send(encode({"type": "ping", "id": i}))
+            replies.append(decode(raw.recv(timeout=5)))
+        refused = [r for r in replies if r["type"] == "error"]
+        assert len(refused) >= 10 and "rate limit" in refused[0]["error"]
+        time.sleep(0.5)  # the bucket refills
+        raw.send(encode({"type": "ping", "id": 99}))
+        assert decode(raw.recv(timeout=5))["type"] == "pong"
