@@ -70,7 +70,8 @@ class RemoteLink:
                                   f"{body.decode(errors='replace').strip()}") from None
             raise LinkDown(f"{url}: {exc}") from None
         except (OSError, TimeoutError, WebSocketException) as exc:
-            raise LinkDown(f"cannot connect to {url}: {exc}") from None
+            raise LinkDown(f"cannot connect to {url}: {exc}; is `warl serve` running there?") \
+                from None
         self._ids = itertools.count(1)
         try:
             self.hello = self._receive(None)
