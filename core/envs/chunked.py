@@ -123,6 +123,7 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
             obs = fresh_cameras(self.env, obs)
         self._last_obs = obs
         out = dict(info)
+        self._add_link(out)
         out.update(
             executed_actions=executed,
             steps_executed=steps,
@@ -158,9 +159,17 @@ class ChunkedEnv(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
                 chunk[steps:] = self.refill(obs, len(chunk) - steps)
         self._last_obs = obs
         out = dict(info)
+        self._add_link(out)
         out.update(executed_actions=executed, steps_executed=steps, intervened=intervened,
                    rewards=rewards)
         return obs, float(rewards.sum()), terminated, truncated, out
+
+    def _add_link(self, out: dict[str, Any]) -> None:
+        """A remote env's (stream, epoch, seq) after the chunk, for the session's
+        acknowledgements (`warl.core.training.durable`)."""
+        link = getattr(self.env.unwrapped, "remote_watermark", None)
+        if link is not None:
+            out["link"] = link
 
     def _frame(self, obs: Any) -> np.ndarray | None:
         return video_frame(self.env, obs)

@@ -132,6 +132,12 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             return 0
         return int(self._call({"type": "ack", "epoch": epoch, "seq": seq})["dropped"])
 
+    @property
+    def remote_watermark(self) -> tuple[str, int, int]:
+        """(stream, epoch, seq) of the last step delivered: `ChunkedEnv` reports it with each
+        chunk (not in ``info``, which must repeat for the same seed and actions)."""
+        return (self.stream, *self.delivered)
+
     # --- gymnasium --------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -175,8 +181,7 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             self._advance(epoch, seq)
         terminated, truncated = bool(reply["terminated"]), bool(reply["truncated"])
         self._in_episode = not (terminated or truncated)
-        info = {**reply.get("info", {}), "link": (self.stream, *self.delivered),
-                "executed": reply["executed"],
+        info = {**reply.get("info", {}), "executed": reply["executed"],
                 "intervened": reply["intervened"], "ended": reply["ended"],
                 SUCCESS_KEY: bool(reply["success"]), "clipped": int(reply["clipped"])}
         self._last_obs = dict(reply["obs"])
@@ -191,13 +196,11 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._in_episode = False
         if not rows:  # nothing of the request ran: the episode ends where it stood
             return (self._last_obs, np.zeros(0, np.float32), False, True,
-                    {"link": (self.stream, *self.delivered),
-                     "executed": np.zeros((0, self.action_dim), np.float32),
+                    {"executed": np.zeros((0, self.action_dim), np.float32),
                      "intervened": np.zeros(0, bool), "ended": "link", SUCCESS_KEY: False,
                      "clipped": 0})
         last = rows[-1]
-        info = {"link": (self.stream, *self.delivered),
-                "executed": np.stack([r["action"] for r in rows]),
+        info = {"executed": np.stack([r["action"] for r in rows]),
                 "intervened": np.asarray([r["intervened"] for r in rows]), "ended": "link",
                 SUCCESS_KEY: bool(last["success"]), "clipped": 0}
         return (dict(last["obs"]), np.asarray([r["reward"] for r in rows], np.float32),
