@@ -107,3 +107,12 @@ def test_save_and_load_keep_rows_chains_and_cursor(tmp_path):
     save_buffer(old, tmp_path / "old_saved")
     with pytest.raises(ConfigError, match=r"warl 0\.2"):
         ChunkReplay(30, tmp_path / "c").load(tmp_path / "old_saved")
+
+
+def test_an_episode_with_no_steps_adds_no_transitions():
+    # A remote link that drops right after a reset ends an episode before its first chunk ran.
+    rng = np.random.default_rng(0)
+    empty = EpisodeRecord(final_features={"state": np.zeros(3, np.float32)})
+    assert len(to_tensordict([empty, episode(0.0, 4, rng)])) == 4
+    with pytest.raises(ValueError, match="no transitions"):
+        to_tensordict([empty])

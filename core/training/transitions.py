@@ -64,6 +64,8 @@ def to_tensordict(episodes: Sequence[EpisodeRecord], demo: bool = False) -> Any:
 
     rows: list[tuple[Step, Mapping[str, np.ndarray], bool]] = []
     for episode in episodes:
+        if not episode.steps:  # a remote link that dropped before the first step ran
+            continue
         if episode.final_features is None:
             raise ValueError("an episode record needs final_features (the state after the end)")
         nexts = [s.features for s in episode.steps[1:]] + [episode.final_features]

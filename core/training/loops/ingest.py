@@ -24,12 +24,14 @@ def ingest(session: Any, rollout: Rollout, metrics: Mapping[str, Any],
     """Store ``rollout``'s transitions in the online buffer (those ``keep`` selects), log its
     ``train.csv`` row with the latest ``metrics``; returns its env steps."""
     record = rollout.record
+    note_link(session.counters.links, record.link)
+    if not record.steps:  # the link dropped before the episode's first step: nothing ran
+        return 0
     data = to_tensordict([record])
     if keep is not None:
         data = keep(data)
     if len(data):
         session.replay.online.extend(data)
-    note_link(session.counters.links, record.link)
     session.record_episode(
         success=record.success, episode_return=record.episode_return, length=record.length,
         intervention_steps=record.intervention_steps, transitions=len(record.steps),

@@ -17,7 +17,8 @@ training session instead acknowledges what its checkpoint holds (`acknowledge`).
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -30,6 +31,7 @@ from warl.core.remote.spaces import rebuild
 from warl.core.remote.wire import STREAM_PATTERN
 
 Watermark = tuple[int, int]
+T = TypeVar("T")
 
 
 class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
@@ -105,6 +107,18 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.link = self._connect()
         self.reconnects += 1
 
+    def _relinked(self, call: Callable[[], T]) -> T:
+        """``call()``, reconnecting after each link loss (``reconnect_attempts`` in all): a
+        serving side may restart again while the first request after a restart is in flight."""
+        for attempt in range(max(1, self.reconnect_attempts)):
+            try:
+                return call()
+            except LinkDown:
+                if attempt + 1 >= self.reconnect_attempts:
+                    raise
+                self._reconnect()
+        raise AssertionError("unreachable")
+
     def _advance(self, epoch: int, seq: int) -> bool:
         """Mark (epoch, seq) delivered; False if it already was (a duplicate)."""
         if (epoch, seq) <= self.delivered:
@@ -142,16 +156,13 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
-        for attempt in range(2):
-            try:
-                if self.auto_ack:
-                    self.acknowledge()
-                reply = self._call({"type": "reset", "seed": seed})
-                break
-            except LinkDown:
-                if attempt:
-                    raise
-                self._reconnect()
+
+        def call() -> dict[str, Any]:
+            if self.auto_ack:
+                self.acknowledge()
+            return self._call({"type": "reset", "seed": seed})
+
+        reply = self._relinked(call)
         self._advance(int(reply["epoch"]), int(reply["seq"]))
         self._in_episode = True
         self._last_obs = dict(reply["obs"])
@@ -191,7 +202,7 @@ class RemoteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         """After a link loss mid-request: reconnect, collect what the request executed, and
         end the episode as truncated."""
         self._reconnect()
-        rows = [r for r in self.pending() if r["type"] == "step"
+        rows = [r for r in self._relinked(self.pending) if r["type"] == "step"
                 and self._advance(int(r["epoch"]), int(r["seq"]))]
         self._in_episode = False
         if not rows:  # nothing of the request ran: the episode ends where it stood
