@@ -5,6 +5,7 @@
    its own, as a robot's would be; the learner sends a one-action chunk every 20 ms and times
    request to response (the serving side writes the step to its outbox before answering),
    raw and with PNG and JPEG images. Target: p99 under 5 ms (a quarter of a 50 Hz period).
+   Beside it, the floor: a bare WebSocket echo of the same reply size, paced the same way.
 2. Env steps/s of a MetaWorld task with one 64x64 camera, 12-action chunks of random actions:
    in-process `ChunkedEnv` against the same through `warl serve`'s server and `RemoteEnv`.
 
@@ -32,6 +33,7 @@ from warl.core.envs.chunked import ChunkedEnv
 from warl.core.remote.outbox import Outbox, next_epoch
 from warl.core.remote.server import EnvServer
 from warl.core.remote.serving import ServedEnv
+from warl.core.remote.wire import encode
 from warl.core.runs import write_json
 from warl.plugins.envs.remote.env import RemoteEnv
 
@@ -80,35 +82,92 @@ def _serve_stub(state: Path, port: Any, ready: Any) -> None:
         time.sleep(1.0)
 
 
-def round_trips(requests: int, compress: str | None, state: Path) -> dict[str, float]:
+def _serve_echo(size: int, port: Any, ready: Any) -> None:
+    """The floor: a bare WebSocket server answering each message with ``size`` bytes."""
+    from websockets.sync.server import serve as ws_serve
+
+    payload = os.urandom(size)
+
+    def handler(connection: Any) -> None:
+        for _ in connection:
+            connection.send(payload)
+
+    with ws_serve(handler, "127.0.0.1", 0, compression=None, max_size=None) as server:
+        port.value = server.socket.getsockname()[1]
+        ready.set()
+        server.serve_forever()
+
+
+def _in_process(target: Any, *args: Any) -> tuple[Any, int]:
+    """Start ``target(*args, port, ready)`` in a spawned process; (process, its port)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     port, ready = context.Value("i", 0), context.Event()
-    process = context.Process(target=_serve_stub, args=(state, port, ready), daemon=True)
+    process = context.Process(target=target, args=(*args, port, ready), daemon=True)
     process.start()
-    ready.wait(60)
+    if not ready.wait(60):
+        raise RuntimeError(f"{target.__name__} did not start")
+    return process, port.value
+
+
+def paced(requests: int, call: Any) -> dict[str, float]:
+    """Time ``call()`` sent every 20 ms (50 Hz), after 20 warm-up calls."""
+    times: list[float] = []
+    next_send = time.perf_counter()
+    for i in range(requests + 20):
+        time.sleep(max(0.0, next_send - time.perf_counter()))
+        start = time.perf_counter()
+        call(i)
+        if i >= 20:
+            times.append(1000 * (time.perf_counter() - start))
+        next_send += 0.02
+    times.sort()
+    return {"p50_ms": statistics.median(times), "p99_ms": times[int(0.99 * len(times)) - 1],
+            "max_ms": times[-1], "requests": len(times)}
+
+
+def round_trips(requests: int, compress: str | None, state: Path) -> dict[str, float]:
+    process, port = _in_process(_serve_stub, state)
     try:
-        env = RemoteEnv(url=f"ws://127.0.0.1:{port.value}", compress=compress)
+        env = RemoteEnv(url=f"ws://127.0.0.1:{port}", compress=compress)
         env.reset(seed=0)
-        action, times = np.zeros((1, 14), np.float32), []
-        next_send = time.perf_counter()
-        for i in range(requests + 20):
-            time.sleep(max(0.0, next_send - time.perf_counter()))
-            start = time.perf_counter()
+        action = np.zeros((1, 14), np.float32)
+
+        def call(i: int) -> None:
             env.step_chunk(action)
-            if i >= 20:  # warm-up
-                times.append(1000 * (time.perf_counter() - start))
-            next_send += 0.02  # 50 Hz
             if i % 200 == 0:
                 env.acknowledge()
+
+        row = paced(requests, call)
         env.close()
     finally:
         process.kill()
         process.join()
-    times.sort()
-    return {"p50_ms": statistics.median(times), "p99_ms": times[int(0.99 * len(times)) - 1],
-            "max_ms": times[-1], "requests": len(times)}
+    return row
+
+
+def bare_round_trips(requests: int) -> dict[str, float]:
+    """The same pacing against a bare WebSocket echo of a raw step reply's size: what the
+    socket, the WebSocket library and waking from idle cost before warl does anything."""
+    from websockets.sync.client import connect
+
+    stub = CameraStub()
+    size = len(encode({"type": "step", "obs": stub.reset()[0]}))
+    process, port = _in_process(_serve_echo, size)
+    try:
+        with connect(f"ws://127.0.0.1:{port}", compression=None, max_size=None) as link:
+            request = os.urandom(200)
+
+            def call(i: int) -> None:
+                link.send(request)
+                link.recv()
+
+            row = paced(requests, call)
+    finally:
+        process.kill()
+        process.join()
+    return {**row, "reply_bytes": size}
 
 
 def steps_per_second(env: ChunkedEnv, seconds: float) -> float:
@@ -136,8 +195,9 @@ def main() -> None:
 
     state = Path(tempfile.mkdtemp(prefix="warl-remote-bench-"))
     os.environ["WARL_REMOTE_TOKEN"] = TOKEN
-    latency = {name: round_trips(args.requests, compress, state / name)
-               for name, compress in (("raw", None), ("png", "png"), ("jpeg", "jpeg"))}
+    latency = {"bare_websocket": bare_round_trips(args.requests)}
+    latency |= {name: round_trips(args.requests, compress, state / name)
+                for name, compress in (("raw", None), ("png", "png"), ("jpeg", "jpeg"))}
     for name, row in latency.items():
         print(f"round trip {name}: p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms")
     kwargs = {"cameras": ["corner"], "image_size": 64}
