@@ -199,6 +199,22 @@ def test_the_precision_config_is_a_valid_spec():
                      "baseline": False}
 
 
+
+def test_the_sim_seeds_config_gives_each_seed_its_own_wa_model():
+    path = Path(__file__).resolve().parents[1] / "benchmarks/configs/sim_seeds.yaml"
+    spec = make_spec(read_config(path), str(path))
+    assert spec.wa_seeds and spec.seeds == 3 and spec.minutes == 30
+    seeds = [spec.request(Cell("wa-base", spec.envs[0], k))["settings"]["wa"]["seed"]
+             for k in range(spec.seeds)]
+    assert seeds == [0, 1, 2]
+    shared = make_spec({**read_config(path), "wa_seeds": False})
+    assert "seed" not in shared.request(Cell("wa-base", spec.envs[0], 2))["settings"]["wa"]
+    with pytest.raises(ConfigError, match=r"wa\.seed is set by wa_seeds"):
+        make_spec({**read_config(path), "wa": {"seed": 3}})
+    with pytest.raises(ConfigError, match="wa_seeds must be true or false"):
+        make_spec({**read_config(path), "wa_seeds": "yes"})
+
+
 # --- validation ---------------------------------------------------------------------------------
 def test_bad_specs_are_refused_with_what_to_fix(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text(

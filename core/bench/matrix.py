@@ -27,9 +27,9 @@ from warl.core.runs import write_json
 BASELINE = "wa-base"
 SPEC_FILE = "bench.json"
 SPEC_KEYS = ("algos", "envs", "seeds", "budget", "minutes", "trials", "algorithm", "train", "wa",
-             "gap", "wa_model", "recipe")
+             "gap", "wa_model", "recipe", "wa_seeds")
 # What a spec recorded before a key existed means (so that such a bench still continues).
-RECORDED_DEFAULTS = {"recipe": "gap"}
+RECORDED_DEFAULTS: dict[str, Any] = {"recipe": "gap", "wa_seeds": False}
 # Train settings the bench sets in every cell, and the spec key (flag) that sets each.
 CELL_TRAIN_KEYS = {"env_steps": "budget (--budget)", "minutes": "minutes (--minutes)",
                    "seed": "seeds (--seeds)", "final_trials": "trials (--trials)",
@@ -72,6 +72,9 @@ class BenchSpec:
     gap: Any = "default"
     wa_model: str = "warl/wa-small"
     recipe: str = "gap"
+    # Each seed also pretrains its own WA model (wa.seed = the cell's seed): WA-base's seeds
+    # then differ in the model, not only in its sampling noise. Seed 0 is the shared model.
+    wa_seeds: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain JSON values (the form of ``bench.json`` and of ``--config``)."""
@@ -96,7 +99,8 @@ class BenchSpec:
         from warl.core.training.run import make_request
 
         settings = {"algorithm": dict(self.algorithm.get(cell.algo, {})),
-                    "train": self.train_settings(cell.seed), "wa": dict(self.wa)}
+                    "train": self.train_settings(cell.seed),
+                    "wa": {**self.wa, "seed": cell.seed} if self.wa_seeds else dict(self.wa)}
         settings, gap = with_recipe(self.recipe, default_registry(), cell.algo, cell.env,
                                     settings, self.gap)
         return make_request(cell.algo, cell.env, settings, gap, self.wa_model,
@@ -121,10 +125,12 @@ def make_spec(data: Mapping[str, Any], where: str = "bench spec") -> BenchSpec:
         train=_train_settings(data.get("train"), where),
         wa=_section(data.get("wa"), "wa", where),
         gap=_gap(data.get("gap"), recipe), wa_model=str(data.get("wa_model") or "warl/wa-small"),
-        recipe=recipe)
+        recipe=recipe, wa_seeds=_flag(data.get("wa_seeds", False), "wa_seeds", where))
     from warl.core.training.config import make_train_config
 
     make_train_config(spec.train_settings(0))  # a bad train.KEY fails now, not in every cell
+    if spec.wa_seeds and "seed" in spec.wa:
+        raise ConfigError(f"{where}: wa.seed is set by wa_seeds (each cell's seed); drop one")
     return spec
 
 
@@ -145,6 +151,12 @@ def _recipe(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: recipe must be a recipe name or file, got {value!r}")
     load_recipe(value)
+    return value
+
+
+def _flag(value: Any, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
     return value
 
 
