@@ -1,0 +1,92 @@
+"""`warl/video-wm`'s parts on tiny sizes: the codec, the context convention, the ablation
+switches, the losses that training lowers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from warl.core.errors import ConfigError
+from warl.plugins.world_models.video_wm.config import make_config
+from warl.plugins.world_models.video_wm.model import VideoWorldModel
+
+TINY = {"latent_dim": 4, "patch": 2, "width": 32, "depth": 1, "heads": 2, "context": 2,
+        "chunk": 4, "future": 4, "sampling_steps": 3}
+
+
+def model(**settings):
+    return VideoWorldModel(make_config({**TINY, **settings}), "test/env", state_dim=5,
+                           action_dim=3)
+
+
+def observations(b: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"rgb_corner": rng.integers(0, 256, (b, 64, 64, 3), dtype=np.uint8),
+            "state": rng.normal(size=(b, 5)).astype(np.float32)}
+
+
+def test_frames_become_tokens_and_the_state_comes_back_exactly():
+    wm, rng = model(), np.random.default_rng(0)
+    obs = observations(3, rng)
+    wm.codec.set_state_normalization(rng.normal(2.0, 3.0, size=(50, 5)))
+    latents = wm.encode(obs)
+    # 16 image tokens (8x8 grid, 2x2 patches) of width 16, then one state token.
+    assert latents.shape == (3, 17, 16) and wm.latent_shape == (17, 16)
+    decoded = wm.decode(latents)
+    image = decoded["rgb_corner"]
+    assert image.shape == (3, 64, 64, 3) and image.dtype == torch.uint8
+    assert torch.allclose(decoded["state"], torch.as_tensor(obs["state"]), atol=1e-5)
+
+
+def test_context_is_anchored_and_left_padded():
+    wm = model()
+    frames = torch.arange(4.0).view(1, 4, 1, 1).expand(1, 4, 17, 16)
+    anchor, recent = wm.split_context(frames[:, :1])  # an episode's start: o_0 only
+    assert torch.equal(anchor, frames[:, :1]) and torch.equal(recent, frames[:, [0, 0]])
+    anchor, recent = wm.split_context(frames)  # o_0, then history 1..3: the last 2
+    assert torch.equal(anchor, frames[:, :1]) and torch.equal(recent, frames[:, [2, 3]])
+    anchor, recent = model(anchor=False).split_context(frames)
+    assert anchor is None and torch.equal(recent, frames[:, [2, 3]])
+    with pytest.raises(ValueError, match=r"context must be \(B, T, 17, 16\)"):
+        wm.split_context(frames[:, :, :5])
+
+
+def test_prediction_and_rollout_shapes_and_seeded_sampling():
+    wm = model()
+    context = torch.randn(2, 3, 17, 16)
+    actions = torch.rand(2, 4, 3) * 2 - 1
+    wm.seed(7)
+    first = wm.predict(context, actions)
+    wm.seed(7)
+    assert first.shape == (2, 4, 17, 16) and torch.equal(first, wm.predict(context, actions))
+    frames = wm.rollout(context[:, 0], torch.rand(2, 3, 4, 3))
+    assert frames.shape == (2, 1 + 3 * 4, 17, 16)
+    with pytest.raises(ValueError, match=r"actions must be \(B, 4, 3\)"):
+        wm.predict(context, torch.rand(2, 8, 3))
+
+
+@pytest.mark.parametrize("switches", [{}, {"anchor": False}, {"noisy_context": False},
+                                      {"context": 1}])
+def test_training_lowers_both_losses_with_every_ablation_switch(switches):
+    torch.manual_seed(0)
+    wm = model(lr=3e-3, **switches)
+    images = torch.rand(8, 3, 64, 64)
+    ae = [wm.train_step({"images": images})["recon"] for _ in range(30)]
+    assert ae[-1] < ae[0]
+    # A future the context and actions determine: the last frame, shifted by each action.
+    context, actions = torch.randn(8, 3, 17, 16), torch.rand(8, 4, 3)
+    future = context[:, -1:] + actions[:, :, :1, None]
+    batch = {"context": context, "future": future, "actions": actions}
+    flow = [wm.train_step(batch)["flow"] for _ in range(150)]
+    assert np.mean(flow[-10:]) < 0.8 * np.mean(flow[:10])
+
+
+def test_bad_settings_are_one_clear_error():
+    with pytest.raises(ConfigError, match=r"future \(9\) cannot exceed chunk"):
+        make_config({"future": 9, "chunk": 8})
+    with pytest.raises(ConfigError, match="patch must divide"):
+        make_config({"patch": 3})
+    with pytest.raises(ConfigError, match="preset 'gpu'"):
+        make_config({}, preset="gpu")
+    with pytest.raises(ConfigError, match="contex"):
+        make_config({"contex": 4})
