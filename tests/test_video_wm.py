@@ -90,3 +90,33 @@ def test_bad_settings_are_one_clear_error():
         make_config({}, preset="gpu")
     with pytest.raises(ConfigError, match="contex"):
         make_config({"contex": 4})
+
+
+def test_pretraining_records_rollouts_trains_both_stages_and_caches(warl_cache):
+    import warl
+    from warl.core.errors import IncompatibleModelError
+    from warl.plugins.world_models.video_wm.factory import from_checkpoint
+
+    settings = {**TINY, "rollouts": 3, "autoencoder_steps": 50, "dynamics_steps": 50,
+                "batch_size": 4}
+    wm = warl.make("warl/video-wm", env="metaworld/reach", policy="expert", action_noise=0.5,
+                   show_progress=False, **settings)
+    metrics = wm.metrics
+    assert metrics["rollouts"] == 3 and metrics["validation_episodes"] == 1
+    assert metrics["final_losses"]["flow"] > 0 and "copy_last_mse" in metrics["final_losses"]
+    assert (wm.checkpoint_path.parent / "losses.png").is_file()
+    again = warl.make("warl/video-wm", env="metaworld/reach", policy="expert",
+                      action_noise=0.5, show_progress=False, **settings)
+    assert again.checkpoint_path == wm.checkpoint_path  # from the cache, not retrained
+    for name, value in wm.state_dict().items():
+        assert torch.equal(value, again.state_dict()[name]), name
+    with pytest.raises(IncompatibleModelError, match="trained for 'metaworld/reach'"):
+        from_checkpoint(wm.checkpoint_path, "metaworld/hammer")
+
+
+def test_the_command_refuses_a_misspelt_setting_before_any_work(capsys):
+    from warl.core.cli import main
+
+    assert main(["pretrain-world-model", "metaworld/reach", "--set", "contxt=3"]) == 1
+    err = capsys.readouterr().err
+    assert "did you mean 'context'" in err and err.count("\n") == 1

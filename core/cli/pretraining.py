@@ -28,15 +28,19 @@ def add_commands(commands: Any) -> None:
         description=DESCRIPTION, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_model_options(p, "warl/wa-small")
+    p.set_defaults(handler=cmd_pretrain)
+
+
+def add_model_options(p: argparse.ArgumentParser, model: str) -> None:
+    """The arguments every pretraining command shares."""
     p.add_argument("env", help="env id, e.g. metaworld/peg-insert-side")
-    p.add_argument("--model", default="warl/wa-small",
-                   help="world-model id (default warl/wa-small)")
+    p.add_argument("--model", default=model, help=f"world-model id (default {model})")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="a model setting, e.g. obs_mode=state (repeatable; see `warl info MODEL`)")
     p.add_argument("--retrain", action="store_true", help="train even if the cache has the model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(handler=cmd_pretrain)
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:

@@ -116,8 +116,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def make_config(settings: Mapping[str, Any], preset: str = "cpu") -> VideoWMConfig:
-    """Defaults <- preset <- ``settings``; one clear error for an unknown key or preset."""
+def make_config(settings: Mapping[str, Any], preset: str = "cpu",
+                also_known: tuple[str, ...] = ()) -> VideoWMConfig:
+    """Defaults <- preset <- ``settings``; one clear error for an unknown key or preset
+    (``also_known``: the loader's own keywords, listed among the known ones)."""
     if preset not in PRESETS:
         raise ConfigError(f"{MODEL_ID}: preset {preset!r} is not one of {sorted(PRESETS)}")
     known = {f.name for f in dataclasses.fields(VideoWMConfig)}
@@ -125,5 +127,5 @@ def make_config(settings: Mapping[str, Any], preset: str = "cpu") -> VideoWMConf
     if unknown:
         from warl.core.settings import unknown_keys_error
 
-        raise unknown_keys_error(unknown, known, MODEL_ID)
+        raise unknown_keys_error(unknown, known | set(also_known), MODEL_ID)
     return VideoWMConfig.from_dict({**PRESETS[preset], **settings})

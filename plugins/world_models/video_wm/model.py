@@ -9,11 +9,14 @@ history are the recent context, left-padded with its earliest frame at an episod
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from warl.core.envs.contract import STATE_KEY
 from warl.plugins.world_models.latent_video.flow import flow_loss, sample
 from warl.plugins.world_models.video_wm.config import MODEL_ID, VideoWMConfig
 from warl.plugins.world_models.video_wm.denoiser import ActionConditionedDiT
@@ -42,6 +45,17 @@ class VideoWorldModel(nn.Module):
         self.autoencoder_optimizer = torch.optim.AdamW(self.codec.vae.parameters(), lr=config.lr)
         self.dynamics_optimizer = torch.optim.AdamW(self.dit.parameters(), lr=config.lr,
                                                     weight_decay=0.0)
+        self.metrics: dict[str, Any] = {}  # pretraining's, when loaded or trained
+        self.checkpoint_path: Path | None = None
+
+    @property
+    def observation_keys(self) -> tuple[str, ...]:
+        return (STATE_KEY, self.codec.image_key)
+
+    @property
+    def observation_shapes(self) -> dict[str, tuple[int, ...]]:
+        size = self.cfg.image_size
+        return {STATE_KEY: (self.codec.state_dim,), self.codec.image_key: (size, size, 3)}
 
     @property
     def config(self) -> dict[str, Any]:
@@ -127,10 +141,24 @@ class VideoWorldModel(nn.Module):
 
         return flow_loss(velocity, future, how=self.cfg.time_sampling)
 
+    def _latent_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The `WorldModel` contract's batch (raw ``obs`` (B, ...), ``future`` observations
+        (B, K, ...), ``actions``) as latents: o_t is both anchor and context."""
+        future = batch["future"]
+        b, k = len(batch["actions"]), self.prediction_steps
+        flat = {key: np.asarray(future[key]).reshape(b * k, *np.shape(future[key])[2:])
+                for key in self.observation_keys}
+        return {"context": self.encode(batch["obs"])[:, None],
+                "future": self.encode(flat).reshape(b, k, *self.latent_shape),
+                "actions": torch.as_tensor(np.asarray(batch["actions"]), dtype=torch.float32)}
+
     def train_step(self, batch: Mapping[str, Any]) -> dict[str, float]:
         """One step of the autoencoder (``images``: (B, 3, H, W) in [0, 1]) or of the
-        dynamics (``context`` (B, T, N, D) latents in `predict`'s convention, ``future``
-        (B, K, N, D), ``actions`` (B, H, A))."""
+        dynamics: ``context`` (B, T, N, D) latents in `predict`'s convention, ``future``
+        (B, K, N, D), ``actions`` (B, H, A); or the contract's raw ``obs`` and ``future``
+        observations, encoded first."""
+        if "obs" in batch:
+            batch = self._latent_batch(batch)
         self.train()
         if "images" in batch:
             losses = self.codec.autoencoder_loss(batch["images"])

@@ -114,7 +114,8 @@ def pretrain(env_id: str, config: WASmallConfig, out_dir: Path,
     return model, metrics
 
 
-def write_loss_curve(history: list[dict[str, float]], out_dir: Path) -> None:
+def write_loss_curve(history: list[dict[str, float]], out_dir: Path,
+                     title: str = "warl/wa-small pretraining") -> None:
     with open(out_dir / "losses.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(history[0]))
         writer.writeheader()
@@ -132,7 +133,7 @@ def write_loss_curve(history: list[dict[str, float]], out_dir: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("gradient step")
     ax.set_ylabel("loss")
-    ax.set_title("warl/wa-small pretraining")
+    ax.set_title(title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(out_dir / "losses.png", dpi=100)
