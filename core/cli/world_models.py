@@ -41,7 +41,8 @@ def add_commands(commands: Any) -> None:
     p.set_defaults(handler=cmd_pretrain_world_model)
 
 
-def cmd_pretrain_world_model(args: argparse.Namespace) -> int:
+def requested(args: argparse.Namespace) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(registry, env spec, model spec, settings with ``wa``) of a world-model command."""
     registry = default_registry()
     env_spec = registry.get(args.env, kind="env")
     spec = registry.get(args.model, kind="world_model")
@@ -49,6 +50,11 @@ def cmd_pretrain_world_model(args: argparse.Namespace) -> int:
     wa = parse_sets(args.wa_sets, "--wa-set")
     if wa:
         settings["wa"] = wa
+    return registry, env_spec, spec, settings
+
+
+def cmd_pretrain_world_model(args: argparse.Namespace) -> int:
+    registry, env_spec, spec, settings = requested(args)
     start = time.perf_counter()
     model = registry.make(spec.id, kind="world_model", env=env_spec.id, retrain=args.retrain,
                           show_progress=not args.quiet, **settings)

@@ -56,9 +56,15 @@ def noisy(policy: Callable[[Any], np.ndarray], std: float, low: np.ndarray, high
     return act
 
 
+TRAIN_SEEDS, EVAL_SEEDS = 20_000, 30_000
+
+
 def record_rollouts(env_id: str, config: VideoWMConfig, policy: str, action_noise: float,
-                    wa_settings: dict[str, Any], show_progress: bool = True) -> Path:
-    """``config.rollouts`` episodes of ``policy`` (cached by env and every setting)."""
+                    wa_settings: dict[str, Any], show_progress: bool = True,
+                    episodes: int | None = None, first_seed: int = TRAIN_SEEDS) -> Path:
+    """``episodes`` (default ``config.rollouts``) episodes of ``policy`` from env seeds
+    ``first_seed + 1000 seed + i`` (cached by env and every setting)."""
+    count = config.rollouts if episodes is None else episodes
     import warl
     from warl.core.demos import demo_writer, record_episode, scripted_expert
     from warl.core.progress import progress_bar
@@ -68,7 +74,8 @@ def record_rollouts(env_id: str, config: VideoWMConfig, policy: str, action_nois
 
         raise ConfigError(f"rollout policy {policy!r} is not one of {', '.join(POLICIES)}")
     settings = {"kind": "world-model rollouts", "policy": policy, "noise": action_noise,
-                "episodes": config.rollouts, "seed": config.seed, "wa": wa_settings,
+                "episodes": count, "seed": config.seed, "first_seed": first_seed,
+                "wa": wa_settings,
                 **env_kwargs(config)}
     path = demos_path(env_id, settings)
     if path.is_file():
@@ -83,13 +90,13 @@ def record_rollouts(env_id: str, config: VideoWMConfig, policy: str, action_nois
     partial.unlink(missing_ok=True)
     try:
         with demo_writer(partial, env_id, env_kwargs(config)) as writer, \
-                progress_bar(f"rollouts {env_id}", config.rollouts, show_progress) as advance:
-            for i in range(config.rollouts):
+                progress_bar(f"rollouts {env_id}", count, show_progress) as advance:
+            for i in range(count):
                 base = ChunkPolicy(wa_model) if wa_model is not None else \
                     scripted_expert(env, env_id)
                 act = noisy(base, float(rng.uniform(0.0, action_noise)), env.action_space.low,
                             env.action_space.high, rng)
-                writer.add(record_episode(env, act, seed=20_000 + config.seed * 1000 + i))
+                writer.add(record_episode(env, act, seed=first_seed + config.seed * 1000 + i))
                 advance(1, success=f"{len(writer.successful)}/{i + 1}")
     finally:
         env.close()
