@@ -299,9 +299,10 @@ ENV_CHECKS: list[tuple[str, Callable[[Context], str]]] = [
 
 def check_plugin(plugin_id: str, registry: Registry | None = None,
                  settings: Mapping[str, Any] | None = None) -> CheckReport:
-    """Run the conformance suite of the plugin's kind (envs, algorithms, world models);
+    """Run the conformance suite of the plugin's kind (envs, algorithms, world models,
+    rewards);
     ``settings`` are keyword arguments for the env (a remote env's ``url``)."""
-    from warl.core import check_algorithms, check_models, check_training
+    from warl.core import check_algorithms, check_models, check_rewards, check_training
 
     registry = registry or default_registry()
     spec = registry.get(plugin_id)
@@ -310,6 +311,7 @@ def check_plugin(plugin_id: str, registry: Registry | None = None,
         "env": [*SHARED_CHECKS, *ENV_CHECKS, *check_training.ENV_TRAINING_CHECKS],
         "algorithm": [*SHARED_CHECKS, *check_algorithms.ALGORITHM_CHECKS],
         "world_model": [*SHARED_CHECKS, *check_models.WORLD_MODEL_CHECKS],
+        "reward": [*SHARED_CHECKS, *check_rewards.REWARD_CHECKS],
     }
     if spec.kind not in suites:
         report.results.append(CheckResult("kind", "skip", f"no checks for kind {spec.kind!r} yet"))

@@ -55,3 +55,14 @@ def small_wa(warl_cache: Any) -> Any:
     import warl
 
     return warl.make("warl/wa-small", env=SMALL_TASK, show_progress=False, **SMALL_WA)
+
+
+def passed_checks(plugin_id: str) -> tuple[set[str], Any]:
+    """Run `warl check` on ``plugin_id``; fail with every failed check's message, else return
+    the names of the checks that passed and the report."""
+    from warl.core.check import check_plugin
+
+    report = check_plugin(plugin_id)
+    failed = [r for r in report.results if r.status == "fail"]
+    assert report.ok, "\n".join(f"{r.name}: {r.message}" for r in failed)
+    return {r.name for r in report.results if r.status == "pass"}, report

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import warl
-from tests.conftest import SMALL_TASK, SMALL_WA
-from warl.core.check import check_plugin
+from tests.conftest import SMALL_TASK, SMALL_WA, passed_checks
 from warl.core.errors import IncompatibleModelError, MissingCheckpointError
 from warl.core.registry import create_registry
 from warl.core.world_model import (
@@ -27,10 +26,7 @@ WORLD_MODEL_IDS = [s.id for s in create_registry().specs("world_model")]
 
 @pytest.mark.parametrize("model_id", WORLD_MODEL_IDS)
 def test_every_world_model_passes_warl_check(model_id):
-    report = check_plugin(model_id)
-    failed = [r for r in report.results if r.status == "fail"]
-    assert report.ok, "\n".join(f"{r.name}: {r.message}" for r in failed)
-    passed = {r.name for r in report.results if r.status == "pass"}
+    passed, report = passed_checks(model_id)
     assert {"make", "interface"} <= passed
     # Each role the model claims has its checks passed, not skipped.
     roles = next(r.message for r in report.results if r.name == "interface")

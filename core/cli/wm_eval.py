@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from warl.core.cli.options import run_dir
 
 DESCRIPTION = """Records held-out rollouts in the real env (the world model's rollout policy,
@@ -80,6 +78,8 @@ def cmd_wm_eval(args: argparse.Namespace) -> int:
 def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
              horizons: list[int], videos: int, out: Path, show_progress: bool
              ) -> dict[str, Any]:
+    import numpy as np
+
     from warl.core.envs.contract import STATE_KEY
     from warl.core.envs.video import write_mp4
     from warl.core.runs import write_json

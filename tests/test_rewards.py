@@ -1,0 +1,57 @@
+"""Reward plugins: the contract over every registered one, and each on hand-made frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import warl
+from tests.conftest import passed_checks
+from warl.core.errors import ContractError
+from warl.core.registry import create_registry
+
+REWARD_IDS = [s.id for s in create_registry().specs("reward")]
+
+
+@pytest.mark.parametrize("reward_id", REWARD_IDS)
+def test_every_reward_passes_warl_check(reward_id):
+    passed, _ = passed_checks(reward_id)
+    assert {"make", "interface", "scores"} <= passed
+
+
+def square_video(direction: int, color: int = 250, t: int = 5) -> np.ndarray:
+    """(1, t, 48, 48, 3): a textured square moving ``direction`` pixels per frame."""
+    frames = np.full((t, 48, 48, 3), 40, np.uint8)
+    texture = (np.indices((12, 12)).sum(0) % 4 * 40).astype(np.uint8)[..., None]
+    for i in range(t):
+        x = 18 + direction * i
+        frames[i, 18:30, x:x + 12] = np.clip(color - texture, 0, 255)
+    return frames[None]
+
+
+def test_sparse_success_reads_the_env_infos():
+    reward = warl.make("warl/sparse-success", kind="reward")
+    assert reward.reward({}, [{"success": True}, {}, {"success": False}]).tolist() == [1, 0, 0]
+    with pytest.raises(ContractError, match="pass the step infos"):
+        reward.reward({})
+
+
+def test_pixel_mse_is_exact_and_zero_on_identical_futures():
+    reward = warl.make("warl/pixel-mse", kind="reward")
+    a = np.full((2, 3, 8, 8, 3), 100, np.uint8)
+    assert reward.similarity(a, a).tolist() == [0.0, 0.0]
+    assert np.allclose(reward.similarity(a, a + 51), -(0.2**2))
+
+
+def test_flow_compares_motion_not_appearance():
+    flow = warl.make("warl/flow-mse", kind="reward")
+    pixels = warl.make("warl/pixel-mse", kind="reward")
+    executed = square_video(+2)
+    recoloured = square_video(+2, color=150)  # same motion, other colour
+    reversed_ = square_video(-2)  # same look, the other way
+    # The recoloured square differs in every pixel it covers, yet moves as the executed one:
+    # flow calls it close, ten times closer than the square that moves the other way.
+    assert pixels.similarity(recoloured, executed) < 0
+    assert flow.similarity(recoloured, executed) > 10 * flow.similarity(reversed_, executed)
+    with pytest.raises(ContractError, match="T >= 2"):
+        flow.similarity(executed[:, :1], executed[:, :1])
