@@ -52,9 +52,18 @@ def _observations(model: Any) -> tuple[dict[str, np.ndarray], list[dict[str, Any
 
 
 def check_make(ctx: Context) -> str:
+    from warl.core.errors import ConfigError
+
     spec = ctx["spec"]
-    ctx["reward"] = ctx["registry"].make(spec.id, kind="reward", **(spec.check_kwargs or {}))
-    return f"{type(ctx['reward']).__name__} with {spec.check_kwargs or {}}"
+    kwargs = {**(spec.check_kwargs or {}), **ctx.get("settings", {})}
+    try:
+        ctx["reward"] = ctx["registry"].make(spec.id, kind="reward", **kwargs)
+    except ConfigError as exc:
+        if "weights" in str(exc) and "weights" not in kwargs:
+            raise Skip(f"{exc}; check it with `warl check {spec.id} --set weights=PATH`"
+                       ) from None
+        raise
+    return f"{type(ctx['reward']).__name__} with {kwargs}"
 
 
 def check_interface(ctx: Context) -> str:

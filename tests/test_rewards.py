@@ -15,8 +15,11 @@ REWARD_IDS = [s.id for s in create_registry().specs("reward")]
 
 @pytest.mark.parametrize("reward_id", REWARD_IDS)
 def test_every_reward_passes_warl_check(reward_id):
-    passed, _ = passed_checks(reward_id)
-    assert {"make", "interface", "scores"} <= passed
+    passed, report = passed_checks(reward_id)
+    if "needs-weights" in create_registry().get(reward_id).tags:  # checked with weights below
+        assert "--set weights=PATH" in next(r.message for r in report.results if r.name == "make")
+    else:
+        assert {"make", "interface", "scores"} <= passed
 
 
 def square_video(direction: int, color: int = 250, t: int = 5) -> np.ndarray:
@@ -55,3 +58,42 @@ def test_flow_compares_motion_not_appearance():
     assert flow.similarity(recoloured, executed) > 10 * flow.similarity(reversed_, executed)
     with pytest.raises(ContractError, match="T >= 2"):
         flow.similarity(executed[:, :1], executed[:, :1])
+
+
+@pytest.fixture(scope="module")
+def feature_weights(tmp_path_factory):
+    """Tiny DINOv2 and V-JEPA2 models written as save_pretrained folders: the real loading
+    code reads them exactly as it would read downloaded weights."""
+    import torch
+    from transformers import Dinov2Config, Dinov2Model, VJEPA2Config, VJEPA2Model
+
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("weights")
+    Dinov2Model(Dinov2Config(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1,
+                             num_attention_heads=2, intermediate_size=64)
+                ).save_pretrained(root / "dinov2")
+    VJEPA2Model(VJEPA2Config(crop_size=32, patch_size=16, frames_per_clip=4, tubelet_size=2,
+                             hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             pred_hidden_size=32, pred_num_hidden_layers=1,
+                             pred_num_attention_heads=2)).save_pretrained(root / "vjepa2")
+    return root
+
+
+@pytest.mark.parametrize("reward_id", ["warl/dinov2", "warl/vjepa2"])
+def test_feature_similarities_load_local_weights_and_pass_the_contract(reward_id,
+                                                                       feature_weights):
+    from warl.core.check import check_plugin
+    from warl.core.errors import ConfigError
+
+    folder = feature_weights / reward_id.split("/")[1]
+    report = check_plugin(reward_id, settings={"weights": str(folder)})
+    assert report.ok and all(r.status == "pass" for r in report.results
+                             if r.name in ("make", "scores", "refuses_bad_input"))
+    reward = warl.make(reward_id, kind="reward", weights=str(folder))
+    executed = square_video(+2)
+    assert reward.similarity(executed, executed)[0] == pytest.approx(1.0, abs=1e-5)
+    assert -1.0 <= reward.similarity(square_video(-2), executed)[0] <= 1.0
+    with pytest.raises(ConfigError, match=r"config\.json does not exist"):
+        warl.make(reward_id, kind="reward", weights=str(feature_weights / "missing"))
+    with pytest.raises(ConfigError, match="needs weights="):
+        warl.make(reward_id, kind="reward")

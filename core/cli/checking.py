@@ -29,11 +29,11 @@ def add_commands(commands: Any) -> None:
     )
     p.add_argument("id", nargs="?", help="plugin id")
     p.add_argument("--all", action="store_true",
-                   help="check every registered env, algorithm and world model")
+                   help="check every registered env, algorithm, world model and reward")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="an env setting for the checked env, e.g. url=ws://host:8765 for a "
-                   "remote env (repeatable)")
+                   help="a setting of the checked env or reward, e.g. url=ws://host:8765 for a "
+                   "remote env, weights=PATH for a feature reward (repeatable)")
     p.set_defaults(handler=cmd_check)
 
 
@@ -44,11 +44,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if bool(args.id) == bool(args.all):
         raise ConfigError("give either an id or --all (e.g. `warl check metaworld/reach`)")
     settings = parse_sets(args.set)
-    if settings and (args.all or registry.get(args.id).kind != "env"):
-        raise ConfigError("--set gives env settings: use it with one env id, e.g. `warl check "
-                          "remote/local --set url=ws://127.0.0.1:9000`")
-    ids = [*registry.ids("env"), *registry.ids("algorithm"), *registry.ids("world_model")] \
-        if args.all else [args.id]
+    if settings and (args.all or registry.get(args.id).kind not in ("env", "reward")):
+        raise ConfigError("--set gives env or reward settings: use it with one such id, e.g. "
+                          "`warl check remote/local --set url=ws://127.0.0.1:9000`")
+    ids = [*registry.ids("env"), *registry.ids("algorithm"), *registry.ids("world_model"),
+           *registry.ids("reward")] if args.all else [args.id]
     reports = []
     for plugin_id in ids:
         spec = registry.get(plugin_id)
