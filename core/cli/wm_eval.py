@@ -82,13 +82,15 @@ def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
 
     from warl.core.envs.contract import STATE_KEY
     from warl.core.envs.video import write_mp4
+    from warl.core.rollout.recorded import EVAL_SEEDS, Episodes, record_rollouts
     from warl.core.runs import write_json
     from warl.core.wm_quality import horizon_table, imagine
-    from warl.plugins.world_models.video_wm.data import EVAL_SEEDS, Episodes, record_rollouts
+    from warl.plugins.world_models.video_wm.data import rollout_spec
 
-    path = record_rollouts(env_id, model.cfg, settings.get("policy", "wa-base"),
-                           float(settings.get("action_noise", 0.3)), settings.get("wa", {}),
-                           show_progress, episodes=episodes, first_seed=EVAL_SEEDS)
+    spec = rollout_spec(model.cfg, settings.get("policy", "wa-base"),
+                        float(settings.get("action_noise", 0.3)), settings.get("wa"),
+                        episodes=episodes, first_seed=EVAL_SEEDS)
+    path = record_rollouts(env_id, spec, show_progress)
     data = Episodes(path, model.cfg.camera)
     key = model.codec.image_key
     longest = max(len(a) for a in data.actions)

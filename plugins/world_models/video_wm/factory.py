@@ -14,6 +14,7 @@ from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
 from warl.core.errors import ConfigError, IncompatibleModelError
 from warl.core.runs import write_json
 from warl.plugins.world_models.video_wm.config import MODEL_ID, PRESETS, make_config
+from warl.plugins.world_models.video_wm.data import rollout_spec
 from warl.plugins.world_models.video_wm.model import VideoWorldModel
 
 FORMAT = MODEL_ID
@@ -45,15 +46,14 @@ def load_video_wm(env: str | None = None, checkpoint: str | None = None,
         **settings: `VideoWMConfig` fields.
     """
     config = make_config(settings, preset, LOADER_KEYS)
+    rollout_spec(config, policy, action_noise, wa)  # a bad rollout setting fails now
     if checkpoint is not None:
         return from_checkpoint(Path(checkpoint), env)
     if env is None:
         raise ConfigError(f"{MODEL_ID} needs env=<env id> or checkpoint=<path>")
     if not pretrained:
         import warl
-        from warl.plugins.world_models.video_wm.data import env_kwargs
-
-        probe = warl.make(env, **env_kwargs(config))
+        probe = warl.make(env, cameras=[config.camera], image_size=config.image_size)
         try:
             return VideoWorldModel(config, env, int(probe.observation_space["state"].shape[0]),
                                    int(probe.action_space.shape[0]))

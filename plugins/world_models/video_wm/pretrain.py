@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from warl.core.progress import progress_bar
+from warl.core.rollout.recorded import Episodes, record_rollouts
 from warl.plugins.world_models.video_wm.config import MODEL_ID, VideoWMConfig
-from warl.plugins.world_models.video_wm.data import Episodes, Windows, record_rollouts
+from warl.plugins.world_models.video_wm.data import Windows, rollout_spec
 from warl.plugins.world_models.video_wm.model import VideoWorldModel
 from warl.plugins.world_models.wa_small.pretrain import write_loss_curve
 
@@ -54,7 +55,7 @@ def pretrain(env_id: str, config: VideoWMConfig, out_dir: Path, *, policy: str =
              show_progress: bool = True) -> tuple[VideoWorldModel, dict[str, Any]]:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    path = record_rollouts(env_id, config, policy, action_noise, dict(wa_settings or {}),
+    path = record_rollouts(env_id, rollout_spec(config, policy, action_noise, wa_settings),
                            show_progress)
     episodes = Episodes(path, config.camera)
     train_ids, val_ids = episodes.split(0.1, config.seed)

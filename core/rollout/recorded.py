@@ -1,0 +1,138 @@
+"""Recorded policy rollouts: the training data of world models and learned rewards.
+
+WoVR trains its world model (and its success classifier) on rollouts of the base policy,
+successes and failures alike. ``policy`` chooses who acts: ``wa-base`` (the WA model for the
+env, chunk by chunk, as the paper) or ``expert`` (the env's scripted expert, cheaper); each
+episode adds Gaussian action noise of a level drawn from [0, ``action_noise``], so that the
+set mixes clean and perturbed behaviour. Rollouts are stored in the demonstration layout
+(`warl.core.demos`) and cached by env and every setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warl.core.checkpoints import demos_path
+from warl.core.envs.contract import STATE_KEY, rgb_key
+from warl.core.errors import ConfigError
+
+POLICIES = ("wa-base", "expert")
+# Env seeds of training and of held-out rollouts: apart from each other and from the
+# demonstration (10,000+) and evaluation (1,000,000+) seeds.
+TRAIN_SEEDS, EVAL_SEEDS = 20_000, 30_000
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """Which rollouts: who acts, how noisily, what the env renders, how many, which seeds."""
+
+    policy: str = "wa-base"
+    action_noise: float = 0.3
+    wa: dict[str, Any] = field(default_factory=dict)
+    camera: str = "corner"
+    image_size: int = 64
+    episodes: int = 60
+    seed: int = 0
+    first_seed: int = TRAIN_SEEDS
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ConfigError(f"rollout policy {self.policy!r} is not one of "
+                              f"{', '.join(POLICIES)}")
+        if not 0.0 <= self.action_noise <= 2.0:
+            raise ConfigError(f"action_noise must be in [0, 2], got {self.action_noise}")
+
+    def env_kwargs(self) -> dict[str, Any]:
+        return {"cameras": [self.camera], "image_size": self.image_size}
+
+
+class ChunkPolicy:
+    """A WA model as a per-step policy: infer a chunk, play it out, infer again."""
+
+    def __init__(self, wa_model: Any, instruction: str = "") -> None:
+        self.wa_model, self.instruction = wa_model, instruction
+        self.queue: list[np.ndarray] = []
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        if not self.queue:
+            from warl.core.world_model import batch_of
+
+            chunk = self.wa_model.infer(batch_of(obs), self.instruction).ref_actions[0]
+            self.queue = list(chunk.detach().cpu().numpy())
+        return self.queue.pop(0)
+
+
+def noisy(policy: Callable[[Any], np.ndarray], std: float, low: np.ndarray, high: np.ndarray,
+          rng: np.random.Generator) -> Callable[[Any], np.ndarray]:
+    def act(obs: Any) -> np.ndarray:
+        action = np.asarray(policy(obs), np.float32)
+        return np.clip(action + rng.normal(0.0, std, action.shape), low, high).astype(np.float32)
+    return act
+
+
+def record_rollouts(env_id: str, spec: RolloutSpec, show_progress: bool = True) -> Path:
+    """``spec.episodes`` episodes from env seeds ``first_seed + 1000 seed + i`` (cached)."""
+    import warl
+    from warl.core.demos import demo_writer, record_episode, scripted_expert
+    from warl.core.progress import progress_bar
+
+    path = demos_path(env_id, {"kind": "rollouts", **asdict(spec)})
+    if path.is_file():
+        return path
+    env = warl.make(env_id, **spec.env_kwargs())
+    wa_model = None
+    if spec.policy == "wa-base":
+        wa_model = warl.make("warl/wa-small", env=env_id, show_progress=show_progress,
+                             **spec.wa)
+    rng = np.random.default_rng(spec.seed)
+    partial = path.with_name(path.name + ".partial")  # renamed when complete
+    partial.unlink(missing_ok=True)
+    try:
+        with demo_writer(partial, env_id, spec.env_kwargs()) as writer, \
+                progress_bar(f"rollouts {env_id}", spec.episodes, show_progress) as advance:
+            for i in range(spec.episodes):
+                base = ChunkPolicy(wa_model) if wa_model is not None else \
+                    scripted_expert(env, env_id)
+                act = noisy(base, float(rng.uniform(0.0, spec.action_noise)),
+                            env.action_space.low, env.action_space.high, rng)
+                writer.add(record_episode(env, act, seed=spec.first_seed + spec.seed * 1000 + i))
+                advance(1, success=f"{len(writer.successful)}/{i + 1}")
+    finally:
+        env.close()
+    partial.rename(path)
+    return path
+
+
+class Episodes:
+    """Frames, states and actions of every rollout in a file, in memory."""
+
+    def __init__(self, path: Path, camera: str) -> None:
+        import h5py
+
+        self.frames: list[np.ndarray] = []
+        self.states: list[np.ndarray] = []
+        self.actions: list[np.ndarray] = []
+        self.success: list[bool] = []
+        self.step_success: list[np.ndarray] = []  # info["success"] after each action
+        with h5py.File(path, "r") as f:
+            for name in sorted(f["data"], key=lambda n: int(n.split("_")[1])):
+                group = f["data"][name]
+                self.frames.append(group["obs"][rgb_key(camera)][()])
+                self.states.append(group["obs"][STATE_KEY][()].astype(np.float32))
+                self.actions.append(group["actions"][()].astype(np.float32))
+                self.success.append(bool(group.attrs["success"]))
+                self.step_success.append(group["success"][()].astype(bool))
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def split(self, validation: float, seed: int) -> tuple[list[int], list[int]]:
+        """Episode indices for training and for validation (at least one each when 2+)."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        held = max(1, round(validation * len(self))) if len(self) > 1 else 0
+        return sorted(order[held:].tolist()), sorted(order[:held].tolist())
