@@ -7,6 +7,7 @@
       demo_<i>/                attrs: num_samples, seed, success, instruction, env_id
         obs/state              (T, S) float32   observation *before* action t
         obs/rgb_<camera>       (T, H, W, 3) uint8
+        final_obs/<key>        (1, ...)         the observation after the last action
         actions                (T, A) float32
         rewards                (T,) float32
         dones                  (T,) uint8       1 on the step that terminated the episode
@@ -41,6 +42,8 @@ class Episode:
     rewards: list[float] = field(default_factory=list)
     dones: list[bool] = field(default_factory=list)
     successes: list[bool] = field(default_factory=list)
+    # The observation after the last action (the state a success classifier must see).
+    final_obs: dict[str, np.ndarray] | None = None
 
     @property
     def success(self) -> bool:
@@ -63,6 +66,8 @@ def record_episode(env: Any, policy: Policy, seed: int) -> Episode:
         episode.rewards.append(step.reward)
         episode.dones.append(step.terminated)
         episode.successes.append(step.succeeded)
+    final = rollout.record.final_features
+    episode.final_obs = {k: np.asarray(v) for k, v in final.items()} if final else None
     return episode
 
 
@@ -101,6 +106,10 @@ class DemoWriter:
             array = np.stack(values)
             compression = "gzip" if array.dtype == np.uint8 else None
             obs.create_dataset(key, data=array, compression=compression)
+        if episode.final_obs is not None:
+            final = group.create_group("final_obs")
+            for key, value in episode.final_obs.items():
+                final.create_dataset(key, data=np.asarray(value)[None])
         group.create_dataset("actions", data=np.stack(episode.actions).astype(np.float32))
         group.create_dataset("rewards", data=np.asarray(episode.rewards, dtype=np.float32))
         group.create_dataset("dones", data=np.asarray(episode.dones, dtype=np.uint8))

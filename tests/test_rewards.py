@@ -97,3 +97,48 @@ def test_feature_similarities_load_local_weights_and_pass_the_contract(reward_id
         warl.make(reward_id, kind="reward", weights=str(feature_weights / "missing"))
     with pytest.raises(ConfigError, match="needs weights="):
         warl.make(reward_id, kind="reward")
+
+
+def test_the_success_classifier_learns_a_small_labelled_set():
+    from warl.plugins.rewards.success_classifier.config import make_config
+    from warl.plugins.rewards.success_classifier.model import SuccessClassifier
+    from warl.plugins.rewards.success_classifier.train import fit, report
+
+    # Scenes with a gripper-like block; a success is the block on the green target.
+    rng = np.random.default_rng(0)
+
+    def scenes(n):
+        frames = np.full((n, 64, 64, 3), 60, np.uint8)
+        frames[:, 40:50, 40:50] = (40, 180, 40)  # the target
+        labels = rng.random(n) < 0.3
+        for i in range(n):
+            x, y = (42, 42) if labels[i] else rng.integers(4, 30, 2)
+            frames[i, y:y + 6, x:x + 6] = (220, 220, 220)
+        noisy = frames + rng.normal(0, 6, frames.shape)
+        return np.clip(noisy, 0, 255).astype(np.uint8), labels.astype(np.float32)
+
+    classifier = SuccessClassifier(make_config({"steps": 300, "batch_size": 32}), "test/env")
+    frames, labels = scenes(240)
+    fit(classifier, frames, labels, show_progress=False)
+    held = report(classifier, *scenes(120))
+    assert held["positives"] > 20
+    assert held["accuracy"] >= 0.95 and held["precision"] >= 0.9 and held["recall"] >= 0.9
+    rewards = classifier.reward({"rgb_corner": frames[:8]})
+    assert set(np.unique(rewards)) <= {0.0, 1.0}
+
+
+def test_train_reward_reports_held_out_frames(capsys):
+    import json
+
+    from warl.core.cli import main
+
+    argv = ["train-reward", "metaworld/reach", "--set", "policy=expert", "--set", "episodes=6",
+            "--set", "steps=60", "--set", "validation=0.34", "--quiet", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rollouts"] == 6 and report["held_out_episodes"] == 2
+    held = report["held_out"]
+    assert held["frames"] > 0 and held["positives"] == report["successful_rollouts"] - \
+        report["train"]["positives"]
+    assert main(["train-reward", "metaworld/reach", "--set", "treshold=0.4"]) == 1
+    assert "did you mean 'threshold'" in capsys.readouterr().err

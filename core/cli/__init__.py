@@ -13,6 +13,7 @@ from warl.core.cli import (
     evaluating,
     listing,
     pretraining,
+    rewards,
     scaffold,
     serving,
     training,
@@ -29,6 +30,7 @@ EPILOG = """examples:
   warl pretrain metaworld/peg-insert-side   train (or reuse) the built-in WA model
   warl pretrain-world-model metaworld/hammer   train (or reuse) the video world model
   warl wm-eval metaworld/hammer             its imagination against the real env (PSNR, SSIM)
+  warl train-reward metaworld/hammer        WoVR's success classifier, held-out accuracy
   warl eval wa-base --env metaworld/peg-insert-side --trials 100
   warl train halo-wa --env metaworld/peg-insert-side   the main job: WA-base vs HALO-WA
   warl bench --config benchmarks/configs/precision.yaml   every method, four tasks, one table
@@ -56,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"warl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (listing, checking, demos, pretraining, world_models, wm_eval, evaluating,
-                   training, bench, serving, scaffold):
+    for module in (listing, checking, demos, pretraining, world_models, wm_eval, rewards,
+                   evaluating, training, bench, serving, scaffold):
         module.add_commands(commands)
     return parser
 

@@ -41,11 +41,13 @@ def add_commands(commands: Any) -> None:
     p.set_defaults(handler=cmd_pretrain_world_model)
 
 
-def requested(args: argparse.Namespace) -> tuple[Any, Any, Any, dict[str, Any]]:
-    """(registry, env spec, model spec, settings with ``wa``) of a world-model command."""
+def requested(args: argparse.Namespace, kind: str = "world_model", id_arg: str = "model"
+              ) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(registry, env spec, plugin spec, settings with ``wa``) of a command that trains a
+    model of ``kind`` (named by the argument ``id_arg``) for an env."""
     registry = default_registry()
     env_spec = registry.get(args.env, kind="env")
-    spec = registry.get(args.model, kind="world_model")
+    spec = registry.get(getattr(args, id_arg), kind=kind)
     settings = parse_sets(args.sets)
     wa = parse_sets(args.wa_sets, "--wa-set")
     if wa:

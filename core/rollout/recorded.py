@@ -81,7 +81,7 @@ def record_rollouts(env_id: str, spec: RolloutSpec, show_progress: bool = True) 
     from warl.core.demos import demo_writer, record_episode, scripted_expert
     from warl.core.progress import progress_bar
 
-    path = demos_path(env_id, {"kind": "rollouts", **asdict(spec)})
+    path = demos_path(env_id, {"kind": "rollouts", "final_obs": True, **asdict(spec)})
     if path.is_file():
         return path
     env = warl.make(env_id, **spec.env_kwargs())
@@ -108,8 +108,17 @@ def record_rollouts(env_id: str, spec: RolloutSpec, show_progress: bool = True) 
     return path
 
 
+def _with_final(group: Any, key: str) -> np.ndarray:
+    """obs[key] (T, ...) and, where recorded, the final observation after it: (T + 1, ...)."""
+    values = group["obs"][key][()]
+    if "final_obs" in group and key in group["final_obs"]:
+        values = np.concatenate([values, group["final_obs"][key][()]])
+    return np.asarray(values)
+
+
 class Episodes:
-    """Frames, states and actions of every rollout in a file, in memory."""
+    """Frames and states (T + 1 of each: the observation after the last action included),
+    actions (T) and success flags of every rollout in a file, in memory."""
 
     def __init__(self, path: Path, camera: str) -> None:
         import h5py
@@ -122,8 +131,8 @@ class Episodes:
         with h5py.File(path, "r") as f:
             for name in sorted(f["data"], key=lambda n: int(n.split("_")[1])):
                 group = f["data"][name]
-                self.frames.append(group["obs"][rgb_key(camera)][()])
-                self.states.append(group["obs"][STATE_KEY][()].astype(np.float32))
+                self.frames.append(_with_final(group, rgb_key(camera)))
+                self.states.append(_with_final(group, STATE_KEY).astype(np.float32))
                 self.actions.append(group["actions"][()].astype(np.float32))
                 self.success.append(bool(group.attrs["success"]))
                 self.step_success.append(group["success"][()].astype(bool))
