@@ -54,6 +54,9 @@ def summarize(run_dir: Path) -> dict[str, Any]:
                and base["success_rate_ci95"][0] <= method["success_rate_ci95"][1])
     change = 100 * (method["success_rate"] - base["success_rate"])
     evals = read_csv(run_dir / "eval.csv") if (run_dir / "eval.csv").is_file() else []
+    # The evaluations during training share their trial count; the final one (on the held-out
+    # list, more trials) is reported above, not in the curve.
+    evals = [e for e in evals if evals and e.get("trials") == evals[0].get("trials")]
     return {
         "run_dir": str(run_dir), "task": results["env"], "method": method["method"],
         "wa_base": {k: base[k] for k in ("success_rate", "success_rate_ci95",
