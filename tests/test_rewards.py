@@ -142,3 +142,33 @@ def test_train_reward_reports_held_out_frames(capsys):
         report["train"]["positives"]
     assert main(["train-reward", "metaworld/reach", "--set", "treshold=0.4"]) == 1
     assert "did you mean 'threshold'" in capsys.readouterr().err
+
+
+def test_auroc_is_the_chance_a_success_outscores_a_failure():
+    from warl.core.reward_report import auroc, separation
+
+    assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0 and auroc([0.1], [0.9]) == 0.0
+    assert auroc([0.5, 0.5], [0.5]) == 0.5 and auroc([], [0.1]) is None
+    result = separation([0.9, 0.1, float("nan"), 0.7], [True, False, True, True])
+    assert result["successes"] == 2 and result["failures"] == 1  # the NaN is left out
+    assert result["difference"] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("reward_args", [
+    ["--reward", "warl/success-classifier", "--set", "pretrained=false"],
+    ["--reward", "warl/pixel-mse", "--wm-set", "pretrained=false", "--wm-set", "width=32",
+     "--wm-set", "depth=1", "--wm-set", "heads=2", "--wm-set", "sampling_steps=2"],
+])
+def test_reward_report_scores_real_rollouts(reward_args, tmp_path, capsys):
+    import json
+
+    from warl.core.cli import main
+
+    argv = ["reward-report", "metaworld/reach", "--policy", "expert", "--action-noise", "1.5",
+            "--episodes", "4", "--out", str(tmp_path), "--quiet", *reward_args]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["successes"] + report["failures"] == 4
+    assert report["auroc"] is None or 0.0 <= report["auroc"] <= 1.0
+    assert (tmp_path / "separation.png").stat().st_size > 0
+    assert "successes" in capsys.readouterr().out

@@ -31,6 +31,7 @@ EPILOG = """examples:
   warl pretrain-world-model metaworld/hammer   train (or reuse) the video world model
   warl wm-eval metaworld/hammer             its imagination against the real env (PSNR, SSIM)
   warl train-reward metaworld/hammer        WoVR's success classifier, held-out accuracy
+  warl reward-report metaworld/hammer --reward warl/pixel-mse   success vs failure separation
   warl eval wa-base --env metaworld/peg-insert-side --trials 100
   warl train halo-wa --env metaworld/peg-insert-side   the main job: WA-base vs HALO-WA
   warl bench --config benchmarks/configs/precision.yaml   every method, four tasks, one table
