@@ -120,3 +120,15 @@ def test_the_command_refuses_a_misspelt_setting_before_any_work(capsys):
     assert main(["pretrain-world-model", "metaworld/reach", "--set", "contxt=3"]) == 1
     err = capsys.readouterr().err
     assert "did you mean 'context'" in err and err.count("\n") == 1
+
+
+def test_the_residual_target_is_the_scaled_change_from_the_last_context_frame():
+    wm = model()
+    context, future = torch.randn(4, 3, 17, 16), torch.randn(4, 4, 17, 16)
+    assert wm.measure_delta_scale({"context": context, "future": future}) > 0
+    _, recent = wm.split_context(context)
+    target = wm._to_target(future, recent)
+    assert torch.allclose(wm._from_target(target, recent), future, atol=1e-5)
+    assert target.std().item() == pytest.approx(1.0, rel=1e-3)
+    plain = model(residual=False)
+    assert torch.equal(plain._to_target(future, recent), future)

@@ -35,6 +35,9 @@ class VideoWMConfig:
             action when equal).
         anchor: keep the episode's first frame o_0 in every context (table 4: "no reference
             frame" is false).
+        residual: generate the change of each future frame from the last context frame,
+            scaled to unit variance, rather than the frame itself: consecutive frames differ
+            little, so the flow's noise and its target then have the same scale.
         noisy_context: corrupt the context with noise of a random level up to
             ``context_noise`` in training, so that rollouts tolerate their own errors (table 4).
         sampling_steps: Euler steps of the sampler [5].
@@ -55,6 +58,7 @@ class VideoWMConfig:
     chunk: int = 8
     future: int = 8
     anchor: bool = True
+    residual: bool = True
     noisy_context: bool = True
     context_noise: float = 0.3
     sampling_steps: int = 5

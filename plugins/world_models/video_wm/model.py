@@ -32,6 +32,8 @@ class VideoWorldModel(nn.Module):
         latent_shape: (N, D): tokens per frame and their width.
     """
 
+    delta_scale: torch.Tensor
+
     def __init__(self, config: VideoWMConfig, env_id: str, state_dim: int,
                  action_dim: int) -> None:
         super().__init__()
@@ -45,6 +47,9 @@ class VideoWorldModel(nn.Module):
         self.autoencoder_optimizer = torch.optim.AdamW(self.codec.vae.parameters(), lr=config.lr)
         self.dynamics_optimizer = torch.optim.AdamW(self.dit.parameters(), lr=config.lr,
                                                     weight_decay=0.0)
+        # The scale of a future frame's change from the last context frame (``residual``),
+        # measured on the training windows.
+        self.register_buffer("delta_scale", torch.ones(()))
         self.metrics: dict[str, Any] = {}  # pretraining's, when loaded or trained
         self.checkpoint_path: Path | None = None
 
@@ -111,7 +116,28 @@ class VideoWorldModel(nn.Module):
             out: torch.Tensor = self.dit(anchor, recent, x, t, level, actions)
             return out
 
-        return sample(velocity, noise, self.cfg.sampling_steps)
+        return self._from_target(sample(velocity, noise, self.cfg.sampling_steps), recent)
+
+    def _to_target(self, future: torch.Tensor, recent: torch.Tensor) -> torch.Tensor:
+        """What the flow generates: the frames, or (``residual``) their scaled change from
+        the last (clean) context frame."""
+        if not self.cfg.residual:
+            return future
+        return (future - recent[:, -1:]) / self.delta_scale
+
+    def _from_target(self, target: torch.Tensor, recent: torch.Tensor) -> torch.Tensor:
+        if not self.cfg.residual:
+            return target
+        return recent[:, -1:] + target * self.delta_scale
+
+    @torch.no_grad()
+    def measure_delta_scale(self, batch: Mapping[str, torch.Tensor]) -> float:
+        """Set the residual's scale to the standard deviation of the change of the future
+        frames from the last context frame in ``batch`` (training windows)."""
+        _, recent = self.split_context(batch["context"])
+        std = float((batch["future"] - recent[:, -1:]).std())
+        self.delta_scale.fill_(max(std, 1e-4))
+        return std
 
     @torch.no_grad()
     def rollout(self, first: torch.Tensor, chunks: torch.Tensor) -> torch.Tensor:
@@ -128,6 +154,7 @@ class VideoWorldModel(nn.Module):
         random noise level when ``noisy_context`` (the anchor, a real frame also at rollout
         time, stays clean)."""
         b = len(future)
+        target = self._to_target(future, recent)  # from the clean context
         level = torch.zeros(b, device=future.device)
         if self.cfg.noisy_context and self.cfg.context_noise > 0:
             level = torch.rand(b, device=future.device) * self.cfg.context_noise
@@ -139,7 +166,7 @@ class VideoWorldModel(nn.Module):
             out: torch.Tensor = self.dit(anchor, recent, x, t, level, actions)
             return out
 
-        return flow_loss(velocity, future, how=self.cfg.time_sampling)
+        return flow_loss(velocity, target, how=self.cfg.time_sampling)
 
     def _latent_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """The `WorldModel` contract's batch (raw ``obs`` (B, ...), ``future`` observations

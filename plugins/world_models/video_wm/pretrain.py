@@ -88,6 +88,8 @@ def pretrain(env_id: str, config: VideoWMConfig, out_dir: Path, *, policy: str =
                     config)
     held = Windows([latents[i] for i in val_ids], [episodes.actions[i] for i in val_ids],
                    config) if val_ids else train
+    scale_batch = train.batch(np.random.default_rng(2).integers(len(train), size=512))
+    model.measure_delta_scale(scale_batch)
     val_batch = held.batch(np.random.default_rng(1).integers(len(held),
                                                                size=VALIDATION_WINDOWS))
     offset = config.autoencoder_steps
