@@ -67,13 +67,16 @@ def test_wm_eval_writes_the_table_and_side_by_side_videos(tmp_path, capsys):
     sets = ["policy=expert", "rollouts=3", "autoencoder_steps=20", "dynamics_steps=20",
             "width=32", "depth=1", "heads=2", "batch_size=4"]
     argv = ["wm-eval", "metaworld/reach", "--episodes", "2", "--horizons", "8,16",
-            "--videos", "1", "--out", str(tmp_path / "eval"), "--quiet"]
+            "--videos", "1", "--control-trials", "3", "--out", str(tmp_path / "eval"),
+            "--quiet"]
     for item in sets:
         argv += ["--set", item]
     assert main(argv) == 0
     report = json.loads((tmp_path / "eval" / "results.json").read_text())
     assert report["episodes"] == 2 and set(report["horizons"]) == {"8", "16"}
     assert report["horizons"]["8"]["frames"] == 16  # 2 episodes x 8 frames
+    control = report["controllability"]
+    assert control["trials"] == 3 and -1.0 <= control["mean_cosine"] <= 1.0
     assert (tmp_path / "eval" / "videos" / "real_vs_imagined_0.mp4").stat().st_size > 0
     assert "| 16 |" in capsys.readouterr().out
     assert main(["wm-eval", "metaworld/reach", "--horizons", "8,x"]) == 1

@@ -38,6 +38,9 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--horizons", default="32,64,128",
                    help="comma-separated horizons in env steps (paper: 128,256,512)")
     p.add_argument("--videos", type=int, default=2, help="side-by-side videos (default 2)")
+    p.add_argument("--control-trials", type=int, default=16,
+                   help="opposite-chunk pairs of the controllability check (default 16; 0: "
+                   "skip)")
     p.add_argument("--out", default=None, help="output folder (default runs/wm-eval/...)")
     p.set_defaults(handler=cmd_wm_eval)
 
@@ -67,7 +70,7 @@ def cmd_wm_eval(args: argparse.Namespace) -> int:
     model = registry.make(spec.id, kind="world_model", env=env_spec.id, retrain=args.retrain,
                           show_progress=not args.quiet, **settings)
     report = evaluate(model, env_spec.id, settings, args.episodes, horizons, args.videos, out,
-                      not args.quiet)
+                      not args.quiet, args.control_trials)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -76,15 +79,15 @@ def cmd_wm_eval(args: argparse.Namespace) -> int:
 
 
 def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
-             horizons: list[int], videos: int, out: Path, show_progress: bool
-             ) -> dict[str, Any]:
+             horizons: list[int], videos: int, out: Path, show_progress: bool,
+             control_trials: int = 16) -> dict[str, Any]:
     import numpy as np
 
     from warl.core.envs.contract import STATE_KEY
     from warl.core.envs.video import write_mp4
     from warl.core.rollout.recorded import EVAL_SEEDS, Episodes, record_rollouts
     from warl.core.runs import write_json
-    from warl.core.wm_quality import horizon_table, imagine
+    from warl.core.wm_quality import controllability, horizon_table, imagine
     from warl.plugins.world_models.video_wm.data import rollout_spec
 
     spec = rollout_spec(model.cfg, settings.get("policy", "wa-base"),
@@ -113,6 +116,8 @@ def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
               "episode_lengths": [len(a) for a in data.actions], "rollouts": str(path),
               "imagined_frames_per_s": float(actions.shape[0] * longest / seconds),
               "batch": len(data), "horizons": table,
+              "controllability": controllability(model, env_id, control_trials)
+              if control_trials > 0 else None,
               "learned_metrics": "not computed: LPIPS, FID, FVD and FloLPIPS need feature-"
                                  "network weights that are not bundled"}
     write_json(out / "results.json", report)
@@ -129,5 +134,12 @@ def markdown(report: dict[str, Any]) -> str:
     for h, row in report["horizons"].items():
         lines.append(f"| {h} | {row['psnr']:.2f} | {row['ssim']:.3f} | {row['copy_psnr']:.2f} "
                      f"| {row['copy_ssim']:.3f} | {row['frames']:.0f} |")
+    control = report.get("controllability")
+    if control:
+        lines += ["", f"Controllability ({control['trials']} pairs of opposite chunks from the "
+                  f"same first frame): mean cosine between imagined and real state change "
+                  f"{control['mean_cosine']:.2f}, agreeing in direction "
+                  f"{100 * control['agreeing']:.0f}%, imagined/real magnitude "
+                  f"{control['magnitude_ratio']:.2f}."]
     lines += ["", f"LPIPS, FID, FVD, FloLPIPS: {report['learned_metrics']}.", ""]
     return "\n".join(lines)
