@@ -41,6 +41,14 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--control-trials", type=int, default=16,
                    help="opposite-chunk pairs of the controllability check (default 16; 0: "
                    "skip)")
+    p.add_argument("--lpips-backbone", metavar="FILE",
+                   help="AlexNet weights in torchvision's layout, for LPIPS and FloLPIPS")
+    p.add_argument("--lpips-linear", metavar="FILE",
+                   help="LPIPS linear layers in the lpips package's layout (alex.pth)")
+    p.add_argument("--inception", metavar="FILE",
+                   help="Inception TorchScript for FID (clean-fid's inception-2015-12-05.pt)")
+    p.add_argument("--i3d", metavar="FILE",
+                   help="I3D TorchScript for FVD (StyleGAN-V's i3d_torchscript.pt)")
     p.add_argument("--out", default=None, help="output folder (default runs/wm-eval/...)")
     p.set_defaults(handler=cmd_wm_eval)
 
@@ -65,12 +73,13 @@ def cmd_wm_eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--episodes {args.episodes}: give at least 1")
     from warl.core.cli.world_models import requested
 
+    nets = feature_nets(args)  # a wrong weights path fails before any rollout
     registry, env_spec, spec, settings = requested(args)
     out = Path(args.out) if args.out else run_dir("runs/wm-eval", spec.id, env_spec.id)
     model = registry.make(spec.id, kind="world_model", env=env_spec.id, retrain=args.retrain,
                           show_progress=not args.quiet, **settings)
     report = evaluate(model, env_spec.id, settings, args.episodes, horizons, args.videos, out,
-                      not args.quiet, args.control_trials)
+                      not args.quiet, args.control_trials, nets)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -78,9 +87,26 @@ def cmd_wm_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def feature_nets(args: argparse.Namespace) -> dict[str, Any]:
+    """The learned metrics' networks from the files given (none: PSNR and SSIM only)."""
+    from warl.core.errors import ConfigError
+    from warl.core.wm_features import LPIPS, torchscript
+
+    nets: dict[str, Any] = {}
+    if args.lpips_backbone or args.lpips_linear:
+        if not (args.lpips_backbone and args.lpips_linear):
+            raise ConfigError("LPIPS needs both --lpips-backbone and --lpips-linear")
+        nets["lpips"] = LPIPS(args.lpips_backbone, args.lpips_linear)
+    if args.inception:
+        nets["inception"] = torchscript(args.inception, "FID Inception (--inception)")
+    if args.i3d:
+        nets["i3d"] = torchscript(args.i3d, "FVD I3D (--i3d)")
+    return nets
+
+
 def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
              horizons: list[int], videos: int, out: Path, show_progress: bool,
-             control_trials: int = 16) -> dict[str, Any]:
+             control_trials: int = 16, nets: dict[str, Any] | None = None) -> dict[str, Any]:
     import numpy as np
 
     from warl.core.envs.contract import STATE_KEY
@@ -107,6 +133,11 @@ def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
     seconds = time.perf_counter() - start
     guesses = [imagined[key][i, :len(a)] for i, a in enumerate(data.actions)]
     table = horizon_table(data.frames, guesses, horizons)
+    if nets:
+        from warl.core.wm_features import learned_table
+
+        for h, row in learned_table(data.frames, guesses, horizons, **nets).items():
+            table[h].update(row)
     out.mkdir(parents=True, exist_ok=True)
     for i in range(min(videos, len(data))):
         real, guess = data.frames[i][1:], guesses[i][:len(data.frames[i]) - 1]
@@ -118,8 +149,9 @@ def evaluate(model: Any, env_id: str, settings: dict[str, Any], episodes: int,
               "batch": len(data), "horizons": table,
               "controllability": controllability(model, env_id, control_trials)
               if control_trials > 0 else None,
-              "learned_metrics": "not computed: LPIPS, FID, FVD and FloLPIPS need feature-"
-                                 "network weights that are not bundled"}
+              "learned_metrics": f"computed: {', '.join(sorted(nets))}" if nets else
+              "not computed: LPIPS, FID, FVD and FloLPIPS need feature-network weights that are "
+              "not bundled (--lpips-backbone/--lpips-linear, --inception, --i3d)"}
     write_json(out / "results.json", report)
     (out / "results.md").write_text(markdown(report))
     return report
@@ -131,9 +163,15 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['imagined_frames_per_s']:.0f} frames/s.", "",
              "| horizon | PSNR | SSIM | copy-first PSNR | copy-first SSIM | frames |",
              "|---|---|---|---|---|---|"]
+    extra = [k for k in ("lpips", "flolpips", "fid", "fvd")
+             if any(k in row for row in report["horizons"].values())]
+    if extra:
+        lines[-2] = lines[-2] + "".join(f" {k.upper()} |" for k in extra)
+        lines[-1] = lines[-1] + "---|" * len(extra)
     for h, row in report["horizons"].items():
+        cells = "".join(f" {row[k]:.3f} |" if k in row else " - |" for k in extra)
         lines.append(f"| {h} | {row['psnr']:.2f} | {row['ssim']:.3f} | {row['copy_psnr']:.2f} "
-                     f"| {row['copy_ssim']:.3f} | {row['frames']:.0f} |")
+                     f"| {row['copy_ssim']:.3f} | {row['frames']:.0f} |{cells}")
     control = report.get("controllability")
     if control:
         lines += ["", f"Controllability ({control['trials']} pairs of opposite chunks from the "
@@ -141,5 +179,5 @@ def markdown(report: dict[str, Any]) -> str:
                   f"{control['mean_cosine']:.2f}, agreeing in direction "
                   f"{100 * control['agreeing']:.0f}%, imagined/real magnitude "
                   f"{control['magnitude_ratio']:.2f}."]
-    lines += ["", f"LPIPS, FID, FVD, FloLPIPS: {report['learned_metrics']}.", ""]
+    lines += ["", f"LPIPS, FloLPIPS, FID, FVD: {report['learned_metrics']}.", ""]
     return "\n".join(lines)
