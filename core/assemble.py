@@ -107,6 +107,11 @@ def assemble(
     wa_model: WorldActionModel | None = None
     env_kwargs: dict[str, Any] = dict(env_settings or {})
     remote, served = "remote" in env_spec.tags, env_spec.id
+    # An imagined env stands for its source env: the WA model, demonstrations and expert
+    # are the source's, and the world model decodes the observations the WA model reads.
+    imagined = "imagined" in env_spec.tags and bool(env_kwargs.get("source"))
+    if imagined:
+        served = str(env_kwargs["source"])
     wa_kwargs: dict[str, Any] = {}
     if remote:
         if gap not in (None, "none", "default") and gap != {}:
@@ -124,7 +129,9 @@ def assemble(
                                  show_progress=show_progress, **dict(wa_settings or {}))
         if not isinstance(wa_model, WorldActionModel):
             raise ContractError(f"{wa_spec.id!r} did not build a WorldActionModel")
-        if not remote:  # a served env renders what `warl serve --cameras` says
+        # A served env renders what `warl serve --cameras` says, an imagined one what its
+        # world model decodes.
+        if not remote and not imagined:
             wa_kwargs = env_kwargs_for(wa_model)
             env_kwargs = {**wa_kwargs, **env_kwargs}
     # Videos from the env's render() unless the WA model's cameras are in the observation.
@@ -148,6 +155,7 @@ def assemble(
         "algorithm_settings": settings,
         "env": env_spec.id,
         **({"served_env": served} if remote else {}),
+        **({"source_env": served} if imagined else {}),
         "env_kwargs": {**env_spec.defaults, **env_kwargs},
         "deployment_gap": deployment_gap,
         "wa_model": None if wa_model is None else {

@@ -32,7 +32,9 @@ def add_commands(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("algo", nargs="?", help="algorithm id, e.g. wa-base (omit with --run)")
-    p.add_argument("--env", help="env id, e.g. metaworld/peg-insert-side")
+    p.add_argument("--env", help="env id, e.g. metaworld/peg-insert-side (with --run: only the "
+                   "source env of a run trained in world-model/imagined, to evaluate it in the "
+                   "real simulator)")
     p.add_argument("--run", type=Path, metavar="RUN_DIR",
                    help="evaluate the policy trained in a `warl train` run folder (its last "
                    "checkpoint, on its algorithm, env and WA model)")
@@ -131,11 +133,13 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     from warl.core.training.checkpoint import checkpoint_dir, load_trained
     from warl.core.training.run import assemble_request, read_request
 
-    if args.algo or args.env or args.sets or args.wa_sets or getattr(args, "env_sets", None) or \
+    if args.algo or args.sets or args.wa_sets or getattr(args, "env_sets", None) or \
             getattr(args, "recipe", None):
         raise ConfigError("--run evaluates a run folder as it was trained; give no ALGO, "
-                          "--env, --set, --wa-set or --recipe with it")
+                          "--set, --wa-set or --recipe with it")
     request = read_request(args.run)
+    if args.env:
+        request = _in_source_env(request, args.env, registry)
     checkpoint = checkpoint_dir(args.run)
     if checkpoint is None:
         raise ConfigError(f"--run {args.run}: no checkpoint/ there to load a policy from")
@@ -153,6 +157,21 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
         raise ConfigError(f"--variant {args.variant!r}: {request['algo']!r} reports "
                           f"{sorted(variants) or 'no variants'}")
     return setup, variants[args.variant], f"{request['algo']}-{args.variant}"
+
+
+def _in_source_env(request: dict[str, Any], env_id: str, registry: Any) -> dict[str, Any]:
+    """The request of a run trained in imagination, moved to the real env it imagined
+    (``--env`` with ``--run`` means exactly that, and nothing else)."""
+    from warl.core.errors import ConfigError
+
+    source = dict(request["settings"].get("env", {})).get("source")
+    imagined = "imagined" in registry.get(request["env"], kind="env").tags
+    if not imagined or source != env_id:
+        raise ConfigError(f"--env {env_id} with --run: only a run trained in imagination is "
+                          f"evaluated elsewhere, in its source env"
+                          + (f" ({source})" if imagined and source else "")
+                          + "; omit --env to evaluate the run where it was trained")
+    return {**request, "env": env_id, "settings": {**request["settings"], "env": {}}}
 
 
 def _selected_act(run: Path, request: dict[str, Any], algorithm: Any) -> Any:

@@ -71,9 +71,11 @@ def fill_demos(session: Session) -> None:
     from warl.core.world_model import env_kwargs_for
 
     seed_base = demo_buffer.DEMO_SEED_BASES[c.demo_source]
-    # A remote env's demonstrations are the served env's, recorded on a local instance of it.
-    env_id = setup.config.get("served_env", session.env_id)
-    env_kwargs = env_kwargs_for(setup.wa_model) if "served_env" in setup.config and \
+    # A remote env's demonstrations are the served env's, recorded on a local instance of it;
+    # an imagined env's are its source env's, recorded in the real simulator.
+    stands_for = setup.config.get("served_env") or setup.config.get("source_env")
+    env_id = stands_for or session.env_id
+    env_kwargs = env_kwargs_for(setup.wa_model) if stands_for and \
         setup.wa_model is not None else setup.config["env_kwargs"]
     gap = setup.config["deployment_gap"] if c.demo_source == "deployment" else {}
     key = {"env": env_id, "env_kwargs": env_kwargs, "gap": gap,
