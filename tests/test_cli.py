@@ -137,3 +137,15 @@ def test_help_lists_every_command():
     out = warl("--help").stdout
     for command in ("list", "info", "plugins", "check", "demos", "new-plugin"):
         assert command in out
+
+
+def test_progress_goes_to_a_log_as_lines_when_stderr_is_not_a_terminal(monkeypatch, capsys):
+    from warl.core import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    with progress.progress_bar("demos", 2) as advance:
+        advance(1, loss="0.50")
+        advance(1, loss="0.25")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("demos: 1/2 (50%) loss 0.50 [")
+    assert lines[-1].startswith("demos: 2/2 (100%) loss 0.25 [") and len(lines) == 2
