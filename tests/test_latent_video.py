@@ -53,6 +53,10 @@ def test_the_sampler_reaches_the_target_with_the_exact_velocity():
 
     out = sample(velocity, torch.randn(4, 3), steps=5)
     assert torch.allclose(out, c.expand(4, 3), atol=1e-5)
+    # A network that predicts the data (x_1) takes the same path: the sampler turns it into
+    # that velocity.
+    out = sample(lambda x, t: c.expand_as(x), torch.randn(4, 3), steps=3, prediction="data")
+    assert torch.allclose(out, c.expand(4, 3), atol=1e-5)
     x0, x1 = torch.zeros(2, 3), torch.ones(2, 3)
     assert torch.allclose(interpolate(x0, x1, torch.tensor([0.25, 1.0])),
                           torch.tensor([[0.25] * 3, [1.0] * 3]))
@@ -74,7 +78,17 @@ class TinyVelocity(nn.Module):
         return self.final(h, cond).reshape(x.shape)
 
 
-def test_rectified_flow_learns_a_conditional_target():
+def test_the_data_loss_is_zero_for_the_clean_sample_and_names_bad_predictions():
+    x1 = torch.randn(8, 4, 3)
+    assert flow_loss(lambda x, t: x1, x1, prediction="data").item() == 0.0
+    assert flow_loss(lambda x, t: torch.zeros_like(x), x1, prediction="data").item() == \
+        pytest.approx(x1.pow(2).mean().item())
+    with pytest.raises(ValueError, match="prediction 'noise'"):
+        flow_loss(lambda x, t: x, x1, prediction="noise")
+
+
+@pytest.mark.parametrize("prediction", ["velocity", "data"])
+def test_rectified_flow_learns_a_conditional_target(prediction):
     torch.manual_seed(0)
     targets = torch.stack([torch.full((4, 3), 1.0), torch.full((4, 3), -1.0)])
     model = TinyVelocity()
@@ -82,14 +96,16 @@ def test_rectified_flow_learns_a_conditional_target():
     losses = []
     for _ in range(300):
         label = torch.randint(0, 2, (64,))
-        loss = flow_loss(lambda x, t, label=label: model(x, t, label), targets[label])
+        loss = flow_loss(lambda x, t, label=label: model(x, t, label), targets[label],
+                         prediction=prediction)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-20:]) / 20 < 0.5 * sum(losses[:20]) / 20
     label = torch.tensor([0, 1] * 8)
-    out = sample(lambda x, t: model(x, t, label), torch.randn(16, 4, 3), steps=5)
+    out = sample(lambda x, t: model(x, t, label), torch.randn(16, 4, 3), steps=5,
+                 prediction=prediction)
     right = (out - targets[label]).pow(2).mean()
     wrong = (out - targets[1 - label]).pow(2).mean()
     assert right < 0.2 < 2.0 < wrong

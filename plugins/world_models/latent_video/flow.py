@@ -15,6 +15,11 @@ import torch
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 TIME_SAMPLING = ("uniform", "logit_normal")
+# What the network outputs: the velocity x_1 - x_0, or the clean sample x_1 itself ("data",
+# x-prediction), from which the velocity on the straight path is (x_1 - x_t) / (1 - t).
+PREDICTIONS = ("velocity", "data")
+# 1 - t is kept above this when a data prediction is turned into a velocity.
+MIN_REMAINING = 0.05
 
 
 def sample_times(batch: int, how: str = "logit_normal", *,
@@ -37,12 +42,18 @@ def interpolate(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Te
 
 def flow_loss(velocity: Velocity, x1: torch.Tensor, *, how: str = "logit_normal",
               generator: torch.Generator | None = None,
-              weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean squared error between v(x_t, t) and x_1 - x_0; ``weight`` (broadcastable to x1)
-    masks or weighs elements (padding frames, for instance)."""
+              weight: torch.Tensor | None = None, prediction: str = "velocity") -> torch.Tensor:
+    """Mean squared error between the network's output at (x_t, t) and its target: x_1 - x_0
+    (``prediction="velocity"``) or x_1 (``"data"``: the same path and sampler, the loss
+    weighted towards the clean sample, which is what a nearly deterministic future needs);
+    ``weight`` (broadcastable to x1) masks or weighs elements (padding frames, for
+    instance)."""
+    if prediction not in PREDICTIONS:
+        raise ValueError(f"prediction {prediction!r} is not one of {', '.join(PREDICTIONS)}")
     x0 = torch.randn(x1.shape, generator=generator, device=x1.device, dtype=x1.dtype)
     t = sample_times(x1.shape[0], how, generator=generator, device=x1.device)
-    error = (velocity(interpolate(x0, x1, t), t) - (x1 - x0)) ** 2
+    target = x1 - x0 if prediction == "velocity" else x1
+    error = (velocity(interpolate(x0, x1, t), t) - target) ** 2
     if weight is None:
         return error.mean()
     weight = weight.expand_as(error)
@@ -50,13 +61,18 @@ def flow_loss(velocity: Velocity, x1: torch.Tensor, *, how: str = "logit_normal"
 
 
 @torch.no_grad()
-def sample(velocity: Velocity, noise: torch.Tensor, steps: int = 5) -> torch.Tensor:
-    """Integrate from ``noise`` (t = 0) to t = 1 in ``steps`` Euler steps."""
+def sample(velocity: Velocity, noise: torch.Tensor, steps: int = 5,
+           prediction: str = "velocity") -> torch.Tensor:
+    """Integrate from ``noise`` (t = 0) to t = 1 in ``steps`` Euler steps; a network that
+    predicts data (x_1) is turned into the velocity (x_1 - x_t) / (1 - t) at each step."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     x = noise
     times = torch.linspace(0.0, 1.0, steps + 1, device=noise.device)
     for t0, t1 in itertools.pairwise(times):
         t = t0.expand(noise.shape[0])
-        x = x + (t1 - t0) * velocity(x, t)
+        out = velocity(x, t)
+        if prediction == "data":
+            out = (out - x) / (1.0 - t0).clamp_min(MIN_REMAINING)
+        x = x + (t1 - t0) * out
     return x

@@ -116,7 +116,8 @@ class VideoWorldModel(nn.Module):
             out: torch.Tensor = self.dit(anchor, recent, x, t, level, actions)
             return out
 
-        return self._from_target(sample(velocity, noise, self.cfg.sampling_steps), recent)
+        out = sample(velocity, noise, self.cfg.sampling_steps, self.cfg.prediction)
+        return self._from_target(out, recent)
 
     def _to_target(self, future: torch.Tensor, recent: torch.Tensor) -> torch.Tensor:
         """What the flow generates: the frames, or (``residual``) their scaled change from
@@ -166,7 +167,8 @@ class VideoWorldModel(nn.Module):
             out: torch.Tensor = self.dit(anchor, recent, x, t, level, actions)
             return out
 
-        return flow_loss(velocity, target, how=self.cfg.time_sampling)
+        return flow_loss(velocity, target, how=self.cfg.time_sampling,
+                         prediction=self.cfg.prediction)
 
     def _latent_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """The `WorldModel` contract's batch (raw ``obs`` (B, ...), ``future`` observations
