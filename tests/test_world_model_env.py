@@ -47,7 +47,12 @@ def test_reset_starts_from_the_real_envs_first_frame_or_a_keyframe(tmp_path):
                            show_progress=False)
     keyed = imagined(start="keyframes", keyframes=str(path))
     first = keyed.reset(seed=1)[0]["rgb_corner"]
-    assert any(np.array_equal(first, frame) for frame, _ in keyed.frames)
+    frames = keyed.episodes.frames[0]
+    assert keyed.keyframes == [(0, t) for t in range(len(frames))]
+    assert any(np.array_equal(first, frame) for frame in frames)
+    # A keyframe start: the episode's first frame is the anchor, its last frames the context.
+    start = keyed.start_at(0, 5)
+    assert start.elapsed == 5 and np.array_equal(start.frames[0], frames[0])
     keyed.close()
 
 

@@ -8,6 +8,7 @@ from real env steps. Evaluations stay in the real deployment env.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from warl.core.envs.chunked import ChunkedEnv
@@ -15,9 +16,13 @@ from warl.core.training.collector import Collector, InlineBackend
 from warl.core.training.loops.on_policy import on_policy
 
 
-def imagination(session: Any, algorithm: Any, env: Any, *, same_start: bool = True) -> None:
-    """Train ``algorithm`` (`OnPolicy`) in ``env`` (a single-step world-model env, chunked
-    here with the deployment env's chunk) until ``train.imagined_steps`` are spent."""
-    chunked = env if isinstance(env, ChunkedEnv) else ChunkedEnv(env, session.env.chunk)
-    backend = InlineBackend(Collector(chunked, session.wa_model, session.policy))
-    on_policy(session, algorithm, same_start=same_start, backend=backend, imagined=True)
+def imagination(session: Any, algorithm: Any, env: Any, *, same_start: bool = True,
+                budget_left: Callable[[], bool] | None = None) -> None:
+    """Train ``algorithm`` (`OnPolicy`) in ``env`` until ``train.imagined_steps`` are spent
+    (or ``budget_left`` says stop): a single-step world-model env, chunked here with the
+    deployment env's chunk, or a `ChunkVector` of imagined envs stepped as one batch."""
+    envs = env if isinstance(env, ChunkedEnv) or hasattr(env, "step_at") else \
+        ChunkedEnv(env, session.env.chunk)
+    backend = InlineBackend(Collector(envs, session.wa_model, session.policy))
+    on_policy(session, algorithm, same_start=same_start, backend=backend, imagined=True,
+              budget_left=budget_left)

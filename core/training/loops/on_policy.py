@@ -17,6 +17,7 @@ resume, from the same seeds, with the same weights.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from warl.core.rollout.engine import EpisodeRequest, Rollout
@@ -57,22 +58,25 @@ def group_batch(groups: list[list[Rollout]]) -> Any:
 
 
 def on_policy(session: Any, algorithm: Any, *, same_start: bool = True,
-              backend: Backend | None = None, imagined: bool = False) -> None:
+              backend: Backend | None = None, imagined: bool = False,
+              budget_left: Callable[[], bool] | None = None) -> None:
     """Train ``algorithm`` (`OnPolicy`) batch by batch until the budget is spent: real env
     steps, or with ``imagined`` imagined steps of the episodes ``backend`` (a collector over
-    a world-model env) runs."""
+    a world-model env) runs; ``budget_left`` replaces the session's test (a stage of a
+    run that stops before the whole budget)."""
     require(algorithm, OnPolicy, session.algorithm_id, "on-policy")
+    if budget_left is None:
+        budget_left = session.imagined_budget_left if imagined else session.budget_left
     if backend is None:
         with open_backend(session) as opened:
-            _train(session, algorithm, same_start, opened, imagined)
+            _train(session, algorithm, same_start, opened, imagined, budget_left)
     else:
-        _train(session, algorithm, same_start, backend, imagined)
+        _train(session, algorithm, same_start, backend, imagined, budget_left)
 
 
 def _train(session: Any, algorithm: Any, same_start: bool, backend: Backend,
-           imagined: bool) -> None:
+           imagined: bool, budget_left: Callable[[], bool]) -> None:
     counters = session.counters
-    budget_left = session.imagined_budget_left if imagined else session.budget_left
     label = "imagination" if imagined else "train"
     session.start_online()
     if counters.env_steps == 0 and counters.imagined_steps == 0:

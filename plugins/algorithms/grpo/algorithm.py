@@ -21,7 +21,11 @@ from warl.core.training.learners.chunk_td3 import same_config
 from warl.core.training.loops import on_policy
 from warl.core.world_model import WAOutput, WorldActionModel, check_chunk, torch_device
 from warl.plugins.algorithms.grpo.config import GRPOConfig, make_config
-from warl.plugins.algorithms.grpo.losses import group_advantages, masked_grpo_loss
+from warl.plugins.algorithms.grpo.losses import (
+    discounted_returns,
+    group_advantages,
+    masked_grpo_loss,
+)
 from warl.plugins.algorithms.grpo.networks import GaussianChunkHead
 from warl.plugins.algorithms.wa_head.policy import head_features
 
@@ -137,7 +141,10 @@ class GRPO:
         # mean is over trajectories, not decisions.
         _, counts = torch.unique_consecutive(trajectory, return_counts=True)
         first = torch.cumsum(counts, 0) - counts
-        returns, groups = batch["episode_return"][first].float(), group[first]
+        groups = group[first]
+        returns = discounted_returns(batch["reward"].float(), batch["steps"], trajectory,
+                                     c.gamma) if c.gamma < 1.0 else \
+            batch["episode_return"][first].float()
         advantage = group_advantages(returns, groups, c.normalize_advantage)[trajectory]
         inputs = _inputs(batch["obs"], self.device)
         sample, old = batch["extras", "sample"].float(), batch["extras", "log_prob"].float()

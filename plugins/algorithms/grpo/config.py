@@ -32,6 +32,10 @@ class GRPOConfig:
     hidden: width of f [64]. layers: hidden layers of f [2].
     normalize_advantage: divide each group's advantages by their standard deviation (the
         original GRPO); off keeps WoVR's A_i = R_i - mean_j R_j [false].
+    gamma: the return's discount per env step, R = sum_t gamma^(t-1) r_t (WoVR equation 10,
+        which leaves it open); each chunk's reward counts at its last executed step, exact
+        for a sparse success that ends the episode, where R = gamma^(T-1). 1 makes R the
+        success itself [1.0].
     seed: seeds the head and the sampling.
     """
 
@@ -49,6 +53,7 @@ class GRPOConfig:
     hidden: int = 64
     layers: int = 2
     normalize_advantage: bool = False
+    gamma: float = 1.0
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,4 +75,5 @@ def make_config(settings: Mapping[str, Any]) -> GRPOConfig:
     check_range(c, "init_std", 0.0, None, "grpo: ", low_open=True)
     check_range(c, "min_std", 0.0, c.init_std, "grpo: ", low_open=True)
     check_range(c, "scale", 0.0, 2.0, "grpo: ", low_open=True)
+    check_range(c, "gamma", 0.0, 1.0, "grpo: ", low_open=True)
     return c

@@ -29,6 +29,20 @@ def group_advantages(returns: torch.Tensor, groups: torch.Tensor,
     return advantage
 
 
+def discounted_returns(reward: torch.Tensor, steps: torch.Tensor, trajectory: torch.Tensor,
+                       gamma: float) -> torch.Tensor:
+    """R_i = sum_t gamma^(t-1) r_t per trajectory (rows are decisions in trajectory order,
+    ``reward`` each chunk's summed reward, ``steps`` its executed steps); a chunk's reward
+    counts at its last step."""
+    n = int(trajectory.max()) + 1 if len(trajectory) else 0
+    total = torch.cumsum(steps, 0)
+    _, counts = torch.unique_consecutive(trajectory, return_counts=True)
+    first = torch.cumsum(counts, 0) - counts
+    ends = total - (total[first] - steps[first])[trajectory]  # steps so far in the trajectory
+    weights = torch.pow(torch.full_like(reward, gamma), (ends - 1).clamp(min=0).to(reward))
+    return torch.zeros(n, device=reward.device).index_add_(0, trajectory, weights * reward)
+
+
 def masked_grpo_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor,
                      advantage: torch.Tensor, valid: torch.Tensor, trajectory: torch.Tensor,
                      clip: float) -> tuple[torch.Tensor, dict[str, float]]:

@@ -9,13 +9,14 @@ Registered once as ``world-model/imagined``, with the source env and the models 
 - ``world_model`` / ``wm``: the world model id and its settings (`warl/video-wm`);
 - ``reward`` / ``reward_settings``: a ``frames`` reward plugin scored on every imagined
   observation (`warl/success-classifier`); r >= 1 is a success and ends the episode;
-- ``start``: ``real`` or ``keyframes`` (imagination starts from a random frame of the rollouts
-  file ``keyframes``, WoVR's keyframe-initialised rollouts: near the states that matter).
+- ``start``: ``real`` or ``keyframes`` (imagination starts from a random step of a random
+  episode of the rollouts file ``keyframes``, that episode's first frame as the anchor and
+  its frames up to the step as the context: WoVR's keyframe-initialised rollouts, whose
+  selection rule `warl.plugins.algorithms.wovr.kir` implements).
 
-A chunk of any length is imagined in pieces of the model's action horizon H (the last piece
-padded by repeating its last action; only its own frames are kept), each piece's frames
-appended to the context, so an algorithm trains here exactly as in the simulator:
-`ChunkedEnv` uses ``step_chunk``, and ``step`` imagines one action.
+Imagination itself is `imagine.Imagination` (one slot here; `vector()` gives N slots as a
+batch for the rollout engine). `ChunkedEnv` uses ``step_chunk``, and ``step`` imagines one
+action, so an algorithm trains here exactly as in the simulator.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from warl.core.envs.contract import INSTRUCTION_KEY, STATE_KEY, SUCCESS_KEY
+from warl.core.envs.contract import INSTRUCTION_KEY, STATE_KEY
 from warl.core.errors import ConfigError
 from warl.core.reward import FRAMES
+from warl.plugins.envs.world_model.imagine import Imagination, ImaginedVector, Start
 
 STARTS = ("real", "keyframes")
 
@@ -71,10 +73,10 @@ class WorldModelEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             self.camera_key: spaces.Box(0, 255, (size, size, 3), np.uint8)})
         self.max_episode_steps = max_episode_steps or int(
             getattr(self.real.spec, "max_episode_steps", None) or 500)
-        self.frames = self._keyframes(keyframes) if start == "keyframes" else None
-        self._context: Any = None
-        self._obs: dict[str, np.ndarray] | None = None
-        self._t = 0
+        self.episodes = self._keyframes(keyframes) if start == "keyframes" else None
+        self.imagination = Imagination(self.model, self.scorer, self.state_box,
+                                       self.action_box, self.max_episode_steps)
+        self._started = False
 
     @staticmethod
     def _scorer(reward: str, source: str, pretrained: bool, settings: dict[str, Any]) -> Any:
@@ -94,31 +96,45 @@ class WorldModelEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                               f"classifier such as warl/success-classifier)")
         return scorer
 
-    def _keyframes(self, path: str | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _keyframes(self, path: str | None) -> Any:
         from pathlib import Path
 
         from warl.core.rollout.recorded import Episodes
 
         if path is None or not Path(path).is_file():
             raise ConfigError(f"keyframes file {path!r} does not exist")
-        episodes = Episodes(Path(path), self.camera_key.removeprefix("rgb_"))
-        return [(f, s) for frames, states in zip(episodes.frames, episodes.states, strict=True)
-                for f, s in zip(frames, states, strict=True)]
+        return Episodes(Path(path), self.camera_key.removeprefix("rgb_"))
+
+    def start_at(self, episode: int, step: int, instruction: str = "") -> Start:
+        """The start at ``step`` of the keyframes file's episode ``episode``: its first frame
+        as the anchor, its frames up to ``step`` as the context."""
+        assert self.episodes is not None
+        return Start(self.episodes.frames[episode][:step + 1],
+                     self.episodes.states[episode][:step + 1], instruction)
+
+    @property
+    def keyframes(self) -> list[tuple[int, int]]:
+        """Every (episode, step) of the keyframes file (``start=keyframes`` picks one)."""
+        if self.episodes is None:
+            return []
+        return [(e, t) for e, frames in enumerate(self.episodes.frames)
+                for t in range(len(frames))]
 
     # -- gymnasium -----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         obs, info = self.real.reset(seed=seed)
-        if self.frames is not None:
-            frame, state = self.frames[int(self.np_random.integers(len(self.frames)))]
-            obs = {STATE_KEY: state.astype(np.float32), self.camera_key: frame}
-        first = {STATE_KEY: np.asarray(obs[STATE_KEY], np.float32)[None],
-                 self.camera_key: np.asarray(obs[self.camera_key])[None]}
-        self.model.seed(int(self.np_random.integers(2**31)))
-        self._context = self.model.encode(first)[:, None]
-        self._obs, self._t = {k: v[0] for k, v in first.items()}, 0
-        return dict(self._obs), {INSTRUCTION_KEY: str(info.get(INSTRUCTION_KEY, ""))}
+        instruction = str(info.get(INSTRUCTION_KEY, ""))
+        if self.episodes is not None:
+            keys = self.keyframes
+            start = self.start_at(*keys[int(self.np_random.integers(len(keys)))], instruction)
+        else:
+            start = Start(np.asarray(obs[self.camera_key])[None],
+                          np.asarray(obs[STATE_KEY], np.float32)[None], instruction)
+        first = self.imagination.begin(0, start, int(self.np_random.integers(2**31)))
+        self._started = True
+        return first, {INSTRUCTION_KEY: instruction}
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool,
                                                  dict[str, Any]]:
@@ -128,56 +144,32 @@ class WorldModelEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def step_chunk(self, actions: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, bool,
                                                         bool, dict[str, Any]]:
         """Imagine up to the chunk's end, the first success or the horizon."""
-        import torch
-
-        if self._context is None:
+        if not self._started:
             raise RuntimeError("step before reset: call reset() first")
-        actions = np.clip(np.asarray(actions, np.float32), self.action_box.low,
-                          self.action_box.high)
-        h, rewards = self.model.horizon, []
-        terminated = truncated = False
-        executed: list[np.ndarray] = []
-        obs: dict[str, np.ndarray] = dict(self._obs or {})
-        for start in range(0, len(actions), h):
-            piece = actions[start:start + h]
-            padded = np.concatenate([piece, np.repeat(piece[-1:], h - len(piece), axis=0)])
-            future = self.model.predict(self._context, torch.as_tensor(padded)[None])
-            future = future[:, :len(piece)]
-            decoded = self.model.decode(future[0])
-            scores = self.scorer.reward({k: v.cpu().numpy() for k, v in decoded.items()})
-            for i in range(len(piece)):
-                self._t += 1
-                executed.append(piece[i])
-                rewards.append(float(scores[i] >= 1.0))
-                terminated = rewards[-1] > 0
-                truncated = self._t >= self.max_episode_steps
-                if terminated or truncated:
-                    future = future[:, :i + 1]
-                    break
-            self._context = self._keep(torch.cat([self._context, future], dim=1))
-            obs = {k: v[len(executed) - 1 - start].cpu().numpy() for k, v in decoded.items()}
-            if terminated or truncated:
-                break
-        obs[STATE_KEY] = np.clip(obs[STATE_KEY], self.state_box.low,
-                                 self.state_box.high).astype(np.float32)
-        self._obs = obs
-        info = {SUCCESS_KEY: bool(terminated), "executed": np.stack(executed),
-                "intervened": np.zeros(len(executed), bool),
-                "ended": "episode" if terminated or truncated else "complete"}
-        if terminated or truncated:
-            self._context = None
-        return dict(obs), np.asarray(rewards, np.float32), terminated, truncated, info
+        result = self.imagination.step([0], [np.asarray(actions, np.float32)])[0]
+        if result[2] or result[3]:
+            self._started = False
+        return result
 
-    def _keep(self, frames: Any) -> Any:
-        """The anchor and the frames the model can still see (no need to keep more)."""
-        keep = int(self.model.cfg.context)
-        return frames if frames.shape[1] <= keep + 1 else \
-            frames[:, [0, *range(frames.shape[1] - keep, frames.shape[1])]]
+    def vector(self, slots: int, starts: Any, chunk: int) -> ImaginedVector:
+        """``slots`` imagined episodes on this env's models, stepped as one batch (for the
+        rollout engine); ``starts(seed)`` gives each episode's `Start`."""
+        imagination = Imagination(self.model, self.scorer, self.state_box, self.action_box,
+                                  self.max_episode_steps, slots)
+        return ImaginedVector(imagination, starts, chunk, int(self.action_box.shape[0]))
+
+    def real_start(self, seed: int) -> Start:
+        """The source env's first observation after ``reset(seed)`` as a start."""
+        obs, info = self.real.reset(seed=seed)
+        return Start(np.asarray(obs[self.camera_key])[None],
+                     np.asarray(obs[STATE_KEY], np.float32)[None],
+                     str(info.get(INSTRUCTION_KEY, "")))
 
     def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array" or self._obs is None:
+        slot = self.imagination.slots[0]
+        if self.render_mode != "rgb_array" or slot is None:
             return None
-        return np.asarray(self._obs[self.camera_key])
+        return np.asarray(slot.obs[self.camera_key])
 
     def close(self) -> None:
         self.real.close()

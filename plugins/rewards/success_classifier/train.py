@@ -48,18 +48,21 @@ def report(classifier: SuccessClassifier, frames: np.ndarray, labels: np.ndarray
 
 
 def fit(classifier: SuccessClassifier, frames: np.ndarray, labels: np.ndarray,
-        show_progress: bool = True, what: str = "") -> list[dict[str, float]]:
-    """Weighted-BCE training on labelled frames; the loss history."""
+        show_progress: bool = True, what: str = "", steps: int | None = None,
+        seed: int | None = None) -> list[dict[str, float]]:
+    """Weighted-BCE training on labelled frames (``steps``, default the config's; a refit
+    passes its own, and its own ``seed`` for the minibatch order); the loss history."""
     config = classifier.cfg
+    steps = config.steps if steps is None else steps
     positives = float(labels.sum())
     pos_weight = torch.tensor((len(labels) - positives) / max(positives, 1.0))
     optimizer = torch.optim.AdamW(classifier.net.parameters(), lr=config.lr)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.seed if seed is None else seed)
     history: list[dict[str, float]] = []
     running, start = 0.0, time.perf_counter()
     classifier.net.train()
-    with progress_bar(f"success classifier {what}", config.steps, show_progress) as advance:
-        for step in range(1, config.steps + 1):
+    with progress_bar(f"success classifier {what}", steps, show_progress) as advance:
+        for step in range(1, steps + 1):
             picks = rng.integers(len(frames), size=config.batch_size)
             logits = classifier.net(classifier.images(frames[picks]))
             loss = F.binary_cross_entropy_with_logits(logits, torch.as_tensor(labels[picks]),
@@ -68,7 +71,7 @@ def fit(classifier: SuccessClassifier, frames: np.ndarray, labels: np.ndarray,
             loss.backward()
             optimizer.step()
             running += float(loss.detach())
-            if step % LOG_EVERY == 0 or step == config.steps:
+            if step % LOG_EVERY == 0 or step == steps:
                 n = step % LOG_EVERY or LOG_EVERY
                 history.append({"step": step, "time_s": time.perf_counter() - start,
                                 "bce": running / n})

@@ -128,3 +128,42 @@ def _complete(row: dict[str, float]) -> dict[str, float]:
     keys = ("recon", "flow", "val_mse", "copy_last_mse")
     return {"step": row["step"], "time_s": row["time_s"],
             **{k: row.get(k, float("nan")) for k in keys}}
+
+
+def refine(model: VideoWorldModel, paths: list[Path], steps: int, seed: int,
+           show_progress: bool = True) -> dict[str, float]:
+    """PACE's refit (WoVR section 4.3): ``steps`` more dynamics steps on the windows of every
+    rollouts file in ``paths`` (the frozen autoencoder encodes them), the newest file's
+    episodes a tenth held out; the one-chunk latent error on those held-out windows before
+    and after, beside copying the last frame."""
+    config = model.cfg
+    rng = np.random.default_rng(seed)
+    # A fresh optimizer per refit: a refit run again after a crash is the same refit.
+    model.dynamics_optimizer = torch.optim.AdamW(model.dit.parameters(), lr=config.lr,
+                                                 weight_decay=0.0)
+    latents: list[torch.Tensor] = []
+    actions: list[np.ndarray] = []
+    held_latents: list[torch.Tensor] = []
+    held_actions: list[np.ndarray] = []
+    model.eval()
+    for n, path in enumerate(paths):
+        episodes = Episodes(path, config.camera)
+        val_ids = episodes.split(0.1, seed)[1] if n == len(paths) - 1 else []
+        for i in range(len(episodes)):
+            encoded = encode_frames(model, episodes.frames[i], episodes.states[i])
+            (held_latents if i in val_ids else latents).append(encoded)
+            (held_actions if i in val_ids else actions).append(episodes.actions[i])
+    train = Windows(latents, actions, config)
+    held = Windows(held_latents, held_actions, config) if held_latents else train
+    val_batch = held.batch(np.random.default_rng(1).integers(len(held),
+                                                               size=VALIDATION_WINDOWS))
+    before = validation(model, val_batch)
+    with progress_bar("PACE world model", steps, show_progress) as advance:
+        for step in range(1, steps + 1):
+            model.train_step(train.batch(rng.integers(len(train), size=config.batch_size)))
+            if step % LOG_EVERY == 0 or step == steps:
+                advance(step % LOG_EVERY or LOG_EVERY)
+    model.eval()
+    after = validation(model, val_batch)
+    return {"windows": float(len(train)), "val_mse_before": before["val_mse"],
+            "val_mse_after": after["val_mse"], "copy_last_mse": after["copy_last_mse"]}

@@ -41,7 +41,18 @@ def load_wa_small(
         retrain: pretrain even when the cache has a checkpoint, and replace it.
         show_progress: draw progress bars while collecting demos and training.
         **settings: `WASmallConfig` fields (e.g. ``obs_mode="state"``, ``train_steps=500``).
+
+    The model keeps ``settings`` as given (its ``settings`` attribute), so that what learns
+    from its rollouts (a world model, a success classifier) can name the same model.
     """
+    model = _load(env, checkpoint, pretrained, train_if_missing, retrain, show_progress,
+                  settings)
+    model.settings = dict(settings)
+    return model
+
+
+def _load(env: str | None, checkpoint: str | None, pretrained: bool, train_if_missing: bool,
+          retrain: bool, show_progress: bool, settings: dict[str, Any]) -> WASmall:
     config = WASmallConfig.from_dict(settings)
     if checkpoint is not None:
         return from_checkpoint(Path(checkpoint), env, settings)

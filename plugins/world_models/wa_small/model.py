@@ -56,6 +56,8 @@ class WASmall(nn.Module):
         self.horizon = config.horizon
         self.prediction_steps = config.prediction_steps
         self.state_dim = state_dim
+        # The settings it was asked for (`factory.load_wa_small`): what names this model.
+        self.settings: dict[str, Any] = {}
         keys = [STATE_KEY]
         shapes: dict[str, tuple[int, ...]] = {STATE_KEY: (state_dim,)}
         if config.uses_images:
