@@ -200,6 +200,14 @@ def test_the_precision_config_is_a_valid_spec():
 
 
 
+def test_the_wovr_config_puts_wovr_and_grpo_beside_wa_base():
+    path = Path(__file__).resolve().parents[1] / "benchmarks/configs/wovr.yaml"
+    spec = make_spec(read_config(path), str(path))
+    assert spec.algos == ("wa-base", "grpo", "wovr") and spec.recipe == "sim"
+    train = spec.request(Cell("wovr", spec.envs[0], 0))["settings"]["train"]
+    assert train["imagined_steps"] == 2_000_000 and train["env_steps"] == 30_000
+
+
 def test_the_sim_seeds_config_gives_each_seed_its_own_wa_model():
     path = Path(__file__).resolve().parents[1] / "benchmarks/configs/sim_seeds.yaml"
     spec = make_spec(read_config(path), str(path))

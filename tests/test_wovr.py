@@ -131,6 +131,10 @@ def test_pace_refits_the_world_model_and_resumes_after_sigkill_in_the_middle(sma
                       **WM).state_dict()
     assert any(not torch.equal(saved["world_model"][k], fresh[k]) for k in fresh
                if k.startswith("dit."))
+    # The trained policy evaluates in the real env from the run folder.
+    evaluated = _cli(["eval", "--run", str(reference), "--trials", "1", "--quiet",
+                      "--out", str(tmp_path / "eval")])
+    assert evaluated.wait(timeout=300) == 0, evaluated.stderr.read() if evaluated.stderr else ""
 
     run = tmp_path / "killed"
     proc = _cli(_args(run))

@@ -58,6 +58,7 @@ class WoVR:
         self._keys: list[tuple[int, int]] = []
         self._episodes: list[Episodes] = []
         self._index: list[tuple[Episodes, int]] = []  # a keyframe's trajectory -> its file
+        self._saved: dict[str, Any] | None = None  # a loaded state the simulator awaits
 
     make_config = staticmethod(make_config)
 
@@ -84,6 +85,7 @@ class WoVR:
                                      max_episode_steps=c.max_imagined_steps or None,
                                      pretrained=c.pretrained)
             self._refresh_keyframes()
+            self._restore_simulator()
         return self.sim
 
     def _reward_tags(self) -> tuple[str, ...]:
@@ -196,6 +198,8 @@ class WoVR:
 
     # --- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        if self.sim is None and self._saved is not None:  # loaded, never trained further
+            return {**self._saved, "learner": self.learner.state_dict()}
         sim = self.simulator()
         state = {"config": self.config.to_dict(), "learner": self.learner.state_dict(),
                  "world_model": sim.model.state_dict(), "pace_files": list(self.pace_files),
@@ -205,14 +209,23 @@ class WoVR:
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """The policy now; the simulator's weights when it is next needed (an evaluation of
+        the run needs only the policy, and builds no world model)."""
         same_config(state.get("config", {}), self.config.to_dict(), NAME)
         self.learner.load_state_dict(state["learner"])
-        sim = self.simulator()
-        sim.model.load_state_dict(state["world_model"])
-        if "reward" in state:
-            sim.scorer.net.load_state_dict(state["reward"])
         self.pace_files = list(state["pace_files"])
         self.pace_episodes = int(state["pace_episodes"])
+        self._saved = dict(state)
+        if self.sim is not None:
+            self._restore_simulator()
+
+    def _restore_simulator(self) -> None:
+        if self._saved is None:
+            return
+        self.sim.model.load_state_dict(self._saved["world_model"])
+        if "reward" in self._saved:
+            self.sim.scorer.net.load_state_dict(self._saved["reward"])
+        self._saved = None
         self._refresh_keyframes()
 
 
