@@ -7,7 +7,7 @@ import pytest
 
 import warl
 from tests.conftest import passed_checks
-from warl.core.errors import ContractError
+from warl.core.errors import ConfigError, ContractError
 from warl.core.registry import create_registry
 
 REWARD_IDS = [s.id for s in create_registry().specs("reward")]
@@ -83,7 +83,6 @@ def feature_weights(tmp_path_factory):
 def test_feature_similarities_load_local_weights_and_pass_the_contract(reward_id,
                                                                        feature_weights):
     from warl.core.check import check_plugin
-    from warl.core.errors import ConfigError
 
     folder = feature_weights / reward_id.split("/")[1]
     report = check_plugin(reward_id, settings={"weights": str(folder)})
@@ -127,6 +126,22 @@ def test_the_success_classifier_learns_a_small_labelled_set():
     assert set(np.unique(rewards)) <= {0.0, 1.0}
 
 
+def test_rollouts_held_past_the_first_success_label_every_held_frame(warl_cache):
+    from warl.core.rollout.recorded import Episodes, RolloutSpec, record_rollouts
+    from warl.plugins.rewards.success_classifier.train import labelled_frames
+
+    spec = RolloutSpec(policy="expert", action_noise=0.0, episodes=1, hold=6)
+    episodes = Episodes(record_rollouts("metaworld/reach", spec, show_progress=False),
+                        spec.camera)
+    after = episodes.step_success[0]
+    first = int(np.argmax(after))
+    assert episodes.success[0] and len(after) == first + 1 + 6  # 6 steps past the success
+    frames, labels = labelled_frames(episodes, [0])
+    assert len(frames) == len(after) + 1 and labels.sum() == after.sum() > 1
+    with pytest.raises(ConfigError, match="hold must be >= 0"):
+        RolloutSpec(hold=-1)
+
+
 def test_train_reward_reports_held_out_frames(capsys):
     import json
 
@@ -137,9 +152,10 @@ def test_train_reward_reports_held_out_frames(capsys):
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["rollouts"] == 6 and report["held_out_episodes"] == 2
-    held = report["held_out"]
-    assert held["frames"] > 0 and held["positives"] == report["successful_rollouts"] - \
-        report["train"]["positives"]
+    held, successes = report["held_out"], report["successful_rollouts"]
+    positives = held["positives"] + report["train"]["positives"]
+    # Each success is held 20 steps (the default hold): up to 21 success frames per episode.
+    assert held["frames"] > 0 and successes < positives <= 21 * successes
     assert main(["train-reward", "metaworld/reach", "--set", "treshold=0.4"]) == 1
     assert "did you mean 'threshold'" in capsys.readouterr().err
 

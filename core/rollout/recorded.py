@@ -6,6 +6,12 @@ env, chunk by chunk, as the paper) or ``expert`` (the env's scripted expert, che
 episode adds Gaussian action noise of a level drawn from [0, ``action_noise``], so that the
 set mixes clean and perturbed behaviour. Rollouts are stored in the demonstration layout
 (`warl.core.demos`) and cached by env and every setting.
+
+``hold`` keeps recording that many steps after an episode's first success (the env built
+with ``terminate_on_success=False``, the episode ended by `HoldSuccess`): an env that ends
+at its first success leaves one success frame per episode, nearly a copy of the failure
+frame before it, and a success classifier has nothing to learn "success" from. Held frames
+are labelled by the env's own success flag, step by step.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from warl.core.checkpoints import demos_path
@@ -39,6 +46,7 @@ class RolloutSpec:
     episodes: int = 60
     seed: int = 0
     first_seed: int = TRAIN_SEEDS
+    hold: int = 0
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -46,9 +54,45 @@ class RolloutSpec:
                               f"{', '.join(POLICIES)}")
         if not 0.0 <= self.action_noise <= 2.0:
             raise ConfigError(f"action_noise must be in [0, 2], got {self.action_noise}")
+        if self.hold < 0:
+            raise ConfigError(f"hold must be >= 0 (steps recorded after the first success), "
+                              f"got {self.hold}")
 
     def env_kwargs(self) -> dict[str, Any]:
-        return {"cameras": [self.camera], "image_size": self.image_size}
+        kwargs: dict[str, Any] = {"cameras": [self.camera], "image_size": self.image_size}
+        if self.hold:
+            kwargs["terminate_on_success"] = False
+        return kwargs
+
+    def cache_key(self) -> dict[str, Any]:
+        key = asdict(self)
+        if not self.hold:  # rollouts recorded before `hold` existed keep their cache
+            del key["hold"]
+        return key
+
+
+class HoldSuccess(gym.Wrapper):
+    """Ends an episode ``steps`` steps after its first success (around an env that does not
+    end there itself)."""
+
+    def __init__(self, env: Any, steps: int) -> None:
+        super().__init__(env)
+        self.steps = steps
+        self._since: int | None = None
+
+    def reset(self, **kwargs: Any) -> Any:
+        self._since = None
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if self._since is None and info.get("success"):
+            self._since = 0
+        elif self._since is not None:
+            self._since += 1
+        if self._since is not None and self._since >= self.steps:
+            terminated = True
+        return obs, reward, terminated, truncated, info
 
 
 class ChunkPolicy:
@@ -81,10 +125,16 @@ def record_rollouts(env_id: str, spec: RolloutSpec, show_progress: bool = True) 
     from warl.core.demos import demo_writer, record_episode, scripted_expert
     from warl.core.progress import progress_bar
 
-    path = demos_path(env_id, {"kind": "rollouts", "final_obs": True, **asdict(spec)})
+    path = demos_path(env_id, {"kind": "rollouts", "final_obs": True, **spec.cache_key()})
     if path.is_file():
         return path
-    env = warl.make(env_id, **spec.env_kwargs())
+    try:
+        env = warl.make(env_id, **spec.env_kwargs())
+    except TypeError as error:
+        raise ConfigError(f"{env_id} cannot record past a success (hold={spec.hold} needs an "
+                          f"env with terminate_on_success): {error}; set hold=0") from error
+    if spec.hold:
+        env = HoldSuccess(env, spec.hold)
     wa_model = None
     if spec.policy == "wa-base":
         wa_model = warl.make("warl/wa-small", env=env_id, show_progress=show_progress,

@@ -240,8 +240,8 @@ def _within(session: Any, share: float) -> bool:
 
 
 def _same_rollouts(wm: Mapping[str, Any], reward: Mapping[str, Any], sim: Any) -> bool:
-    """Whether the classifier recorded the world model's episodes (a prefix of them): the
-    same policy, noise level and seeds."""
+    """Whether the classifier recorded the world model's episodes (a prefix of them, its
+    ``hold`` steps past a success extending them): the same policy, noise level and seeds."""
     cfg = getattr(sim.scorer, "cfg", None)
     return cfg is not None and cfg.policy == wm.get("policy") and \
         float(cfg.action_noise) == float(wm.get("action_noise", -1)) and \

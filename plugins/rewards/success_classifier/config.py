@@ -20,6 +20,8 @@ class ClassifierConfig:
         width: channels of the first convolution (doubling twice).
         threshold: r = 1 when the predicted success probability reaches it [0.5].
         policy, action_noise, wa, episodes: the labelled rollouts (`RolloutSpec`).
+        hold: steps recorded after each episode's first success [20]: the success states
+            the classifier learns from (0: one frame per successful episode).
         validation: share of the episodes held out for the accuracy report.
         steps, batch_size, lr, seed: training.
     """
@@ -32,6 +34,7 @@ class ClassifierConfig:
     action_noise: float = 0.3
     wa: dict[str, Any] = field(default_factory=dict)
     episodes: int = 40
+    hold: int = 20
     validation: float = 0.2
     steps: int = 1500
     batch_size: int = 64
@@ -54,7 +57,7 @@ class ClassifierConfig:
     def rollouts(self) -> RolloutSpec:
         return RolloutSpec(policy=self.policy, action_noise=self.action_noise, wa=dict(self.wa),
                            camera=self.camera, image_size=self.image_size,
-                           episodes=self.episodes, seed=self.seed)
+                           episodes=self.episodes, seed=self.seed, hold=self.hold)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

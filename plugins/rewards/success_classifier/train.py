@@ -1,9 +1,10 @@
 """Training the success classifier on labelled frames of recorded rollouts.
 
 A frame's label is the env's ``info["success"]`` after the action that led to it (the first
-frame of an episode is a failure state). Whole episodes are held out for the report, so that
-no held-out frame has a near-copy in training. Successes are rarer than failures, so the
-BCE weighs positives by the ratio of negatives to positives.
+frame of an episode is a failure state); the rollouts go on ``hold`` steps past a first
+success, so that success states are frames of their own. Whole episodes are held out for
+the report, so that no held-out frame has a near-copy in training. Successes are rarer than
+failures, so the BCE weighs positives by the ratio of negatives to positives.
 """
 
 from __future__ import annotations
