@@ -103,6 +103,11 @@ def assemble(
     target = resolve_target(algo_spec)
     needs = needs_of(target, algo_spec.id)
     models = _model_specs(registry, algo_spec.id, needs, world_model_id, reward_model_id)
+    # An algorithm that learns its simulator from rollouts of the env without the gap
+    # (`requires_no_gap`, the reason) would learn a world other than the one it deploys in.
+    no_gap = str(getattr(target, "requires_no_gap", ""))
+    if no_gap and "remote" not in env_spec.tags and resolve_gap(env_spec, gap):
+        raise ConfigError(f"{algo_spec.id}: {no_gap}; run it with --gap none (or --recipe sim)")
     specs = {"algorithm": algo_spec, "env": env_spec, **models}
     wa_model: WorldActionModel | None = None
     env_kwargs: dict[str, Any] = dict(env_settings or {})

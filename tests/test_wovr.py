@@ -96,7 +96,8 @@ def _args(run: Path) -> list[str]:
     sets = [f"--set={k}={json.dumps(v)}" for k, v in SETTINGS.items()]
     sets += [f"--set=train.{k}={json.dumps(v)}" for k, v in TRAIN.items()]
     sets += [f"--set=wa.{k}={json.dumps(v)}" for k, v in SMALL_WA.items()]
-    return ["train", "wovr", "--env", SMALL_TASK, "--out", str(run), "--quiet", *sets]
+    return ["train", "wovr", "--env", SMALL_TASK, "--gap", "none", "--out", str(run), "--quiet",
+            *sets]
 
 
 def _cli(args: list[str]) -> subprocess.Popen[str]:

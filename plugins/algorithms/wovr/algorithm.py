@@ -43,6 +43,8 @@ class WoVR:
     """The `wovr` algorithm plugin; see `WoVRConfig` and `GRPOConfig` for every setting."""
 
     needs = frozenset({"wa_model"})
+    requires_no_gap = ("its world model and classifier learn from rollouts of the simulator "
+                       "without a deployment gap, so imagination would not have the gap")
 
     def __init__(self, env: Any, wa_model: WorldActionModel, **settings: Any) -> None:
         self.config, learner = make_config(settings)
