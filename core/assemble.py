@@ -103,15 +103,16 @@ def assemble(
     target = resolve_target(algo_spec)
     needs = needs_of(target, algo_spec.id)
     models = _model_specs(registry, algo_spec.id, needs, world_model_id, reward_model_id)
+    remote, served = "remote" in env_spec.tags, env_spec.id
+    deployment_gap = {} if remote else resolve_gap(env_spec, gap)
     # An algorithm that learns its simulator from rollouts of the env without the gap
     # (`requires_no_gap`, the reason) would learn a world other than the one it deploys in.
     no_gap = str(getattr(target, "requires_no_gap", ""))
-    if no_gap and "remote" not in env_spec.tags and resolve_gap(env_spec, gap):
+    if no_gap and deployment_gap:
         raise ConfigError(f"{algo_spec.id}: {no_gap}; run it with --gap none (or --recipe sim)")
     specs = {"algorithm": algo_spec, "env": env_spec, **models}
     wa_model: WorldActionModel | None = None
     env_kwargs: dict[str, Any] = dict(env_settings or {})
-    remote, served = "remote" in env_spec.tags, env_spec.id
     # An imagined env stands for its source env: the WA model, demonstrations and expert
     # are the source's, and the world model decodes the observations the WA model reads.
     imagined = "imagined" in env_spec.tags and bool(env_kwargs.get("source"))
@@ -145,7 +146,6 @@ def assemble(
     base = remote_env if remote else registry.make(env_spec.id, kind="env", **env_kwargs)
     if wa_model is not None:
         check_compatible(wa_model, base, served)
-    deployment_gap = {} if remote else resolve_gap(env_spec, gap)
     deployed = apply_deployment_gap(base, deployment_gap, seed=gap_seed)
     settings = {**algo_spec.defaults, **dict(algo_settings or {})}
     built = {name: registry.make(spec.id, kind=spec.kind, env=env_id)

@@ -146,6 +146,7 @@ def test_train_reward_reports_held_out_frames(capsys):
     import json
 
     from warl.core.cli import main
+    from warl.plugins.rewards.success_classifier.config import ClassifierConfig
 
     argv = ["train-reward", "metaworld/reach", "--set", "policy=expert", "--set", "episodes=6",
             "--set", "steps=60", "--set", "validation=0.34", "--quiet", "--json"]
@@ -154,8 +155,9 @@ def test_train_reward_reports_held_out_frames(capsys):
     assert report["rollouts"] == 6 and report["held_out_episodes"] == 2
     held, successes = report["held_out"], report["successful_rollouts"]
     positives = held["positives"] + report["train"]["positives"]
-    # Each success is held 20 steps (the default hold): up to 21 success frames per episode.
-    assert held["frames"] > 0 and successes < positives <= 21 * successes
+    # Each success is held `hold` steps: up to hold + 1 success frames per episode.
+    per_episode = ClassifierConfig.hold + 1
+    assert held["frames"] > 0 and successes < positives <= per_episode * successes
     assert main(["train-reward", "metaworld/reach", "--set", "treshold=0.4"]) == 1
     assert "did you mean 'threshold'" in capsys.readouterr().err
 

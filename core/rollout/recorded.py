@@ -26,7 +26,7 @@ import numpy as np
 
 from warl.core.checkpoints import demos_path
 from warl.core.envs.contract import STATE_KEY, rgb_key
-from warl.core.errors import ConfigError
+from warl.core.errors import BadKwargsError, ConfigError
 
 POLICIES = ("wa-base", "expert")
 # Env seeds of training and of held-out rollouts: apart from each other and from the
@@ -130,7 +130,9 @@ def record_rollouts(env_id: str, spec: RolloutSpec, show_progress: bool = True) 
         return path
     try:
         env = warl.make(env_id, **spec.env_kwargs())
-    except TypeError as error:
+    except BadKwargsError as error:
+        if not spec.hold:
+            raise
         raise ConfigError(f"{env_id} cannot record past a success (hold={spec.hold} needs an "
                           f"env with terminate_on_success): {error}; set hold=0") from error
     if spec.hold:
