@@ -72,7 +72,7 @@ class VideoWMConfig:
     lr: float = 1e-3
     batch_size: int = 16
     autoencoder_steps: int = 3000
-    dynamics_steps: int = 6000
+    dynamics_steps: int = 12_000
     rollouts: int = 60
     seed: int = 0
 
