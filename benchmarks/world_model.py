@@ -97,5 +97,6 @@ def main() -> None:
         "task": args.task, "real_rendered_steps_per_s": real, "runs": rows,
         "best_ratio": max(r["ratio"] for r in rows), "target": TARGET, "model": config})
 
+
 if __name__ == "__main__":
     main()
