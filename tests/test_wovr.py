@@ -160,3 +160,30 @@ def test_bad_settings_are_one_clear_error(bad):
 
     with pytest.raises(ConfigError, match="wovr"):
         check_settings(bad)
+
+
+def test_the_classifier_refit_also_learns_the_world_models_reconstructions(warl_cache):
+    """`reward_on_reconstructions`: each labelled frame is learned twice, as recorded and as
+    decode(encode(o)), with the same label; the report covers both domains."""
+    from warl.core.rollout.recorded import Episodes, RolloutSpec, record_rollouts
+    from warl.plugins.algorithms.wovr.pace import refit_classifier
+    from warl.plugins.rewards.success_classifier.config import make_config
+    from warl.plugins.rewards.success_classifier.model import SuccessClassifier
+    from warl.plugins.world_models.video_wm.pretrain import reconstruct_frames
+
+    spec = RolloutSpec(policy="expert", action_noise=0.0, episodes=3, hold=4)
+    path = record_rollouts("metaworld/reach", spec, show_progress=False)
+    model = warl.make("warl/video-wm", kind="world_model", env="metaworld/reach",
+                      pretrained=False, **WM)
+    episodes = Episodes(path, spec.camera)
+    frames = reconstruct_frames(model, episodes.frames[0], episodes.states[0])
+    assert frames.shape == episodes.frames[0].shape and frames.dtype == np.uint8
+    assert not np.array_equal(frames, episodes.frames[0])  # the codec's domain, not the camera's
+    classifier = SuccessClassifier(make_config({"batch_size": 8}), "metaworld/reach")
+    before = {k: v.clone() for k, v in classifier.net.state_dict().items()}
+    report = refit_classifier(classifier, [path], 3, 0, False, world_model=model)
+    assert {"reward_accuracy_before", "reward_recon_accuracy_after",
+            "reward_recon_recall_after"} <= set(report)
+    assert any(not torch.equal(before[k], v) for k, v in classifier.net.state_dict().items())
+    # Without a world model it learns the recorded frames only.
+    assert not any("recon" in k for k in refit_classifier(classifier, [path], 1, 0, False))

@@ -150,6 +150,8 @@ class WoVR:
         """Imagination stages with a PACE round between each two."""
         self.simulator()
         session.log_table("wovr_budget", {"stage": "world model", **self.real_trajectories()})
+        if self._learned_reward() and self.config.reward_on_reconstructions:
+            session.stage("reward-align", lambda: self._align_reward(session))
         rounds = self.config.pace_rounds
         for r in range(rounds + 1):
             share = (r + 1) / (rounds + 1)
@@ -162,6 +164,34 @@ class WoVR:
                                          self.chunk)
         imagination(session, self, vector, same_start=True,
                     budget_left=lambda: _within(session, share))
+
+    def _learned_reward(self) -> bool:
+        return hasattr(self.simulator().scorer, "net")
+
+    def _codec(self) -> Any:
+        """The world model whose reconstructions the classifier also learns, or None."""
+        return self.simulator().model if self.config.reward_on_reconstructions else None
+
+    def _reward_files(self) -> list[Path]:
+        """The rollouts the classifier learns from: its own (recorded ``hold`` steps past
+        each success, so success states are many frames, not one per episode), then PACE's;
+        the world model's when it has none of its own."""
+        own = getattr(self.simulator().scorer, "metrics", {}).get("rollout_file")
+        if own and Path(own).is_file():
+            return [Path(own), *map(Path, self.pace_files)]
+        return self.rollout_files()
+
+    def _align_reward(self, session: Any) -> None:
+        """The classifier learns its own rollouts' frames as the world model renders them:
+        imagined frames come out of that decoder, not a camera."""
+        files = self._reward_files()
+        if not files:  # an untrained classifier (``pretrained=false``) has none
+            return
+        sim = self.simulator()
+        report = pace.refit_classifier(sim.scorer, files, self.config.reward_align_steps,
+                                       self.config.seed * 1000, session.show_progress,
+                                       self._codec(), "on reconstructions")
+        session.log_table("reward_align", {"steps": self.config.reward_align_steps, **report})
 
     def _pace(self, session: Any, round_: int) -> None:
         from warl.plugins.world_models.video_wm.pretrain import refine
@@ -176,9 +206,9 @@ class WoVR:
         files = self.rollout_files()
         seed = c.seed * 1000 + round_
         wm = refine(sim.model, files, c.pace_dynamics_steps, seed, session.show_progress)
-        reward = pace.refit_classifier(sim.scorer, files, c.pace_reward_steps, seed,
-                                       session.show_progress) \
-            if hasattr(sim.scorer, "net") else {}
+        reward = pace.refit_classifier(sim.scorer, self._reward_files(), c.pace_reward_steps,
+                                       seed, session.show_progress, self._codec()) \
+            if self._learned_reward() else {}
         self._refresh_keyframes()
         episodes = Episodes(path, sim.camera_key.removeprefix("rgb_"))
         session.log_table("pace", {"round": round_, "real_episodes": c.pace_rollouts,

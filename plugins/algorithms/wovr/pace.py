@@ -71,27 +71,46 @@ def record_round(session: Any, policy: Any, episodes: int, path: Path, chunk: in
 
 
 def refit_classifier(classifier: Any, paths: list[Path], steps: int, seed: int,
-                     show_progress: bool) -> dict[str, float]:
-    """``steps`` weighted-BCE steps on the labelled frames of every file; the held-out report
-    on a fifth of the newest file's episodes, before and after."""
-    from warl.plugins.rewards.success_classifier.train import fit, labelled_frames, report
+                     show_progress: bool, world_model: Any = None,
+                     what: str = "PACE") -> dict[str, float]:
+    """``steps`` weighted-BCE steps on the labelled frames of every file, and, given the
+    ``world_model``, on the same frames through its autoencoder too (`reward_domain`); the
+    held-out report on a fifth of the newest file's episodes, before and after (on the
+    reconstructions too, ``reward_recon_*``)."""
+    from warl.plugins.rewards.success_classifier.train import fit, report
 
     frames, labels = [], []
-    held: tuple[np.ndarray, np.ndarray] | None = None
+    held: list[tuple[str, np.ndarray, np.ndarray]] = []
     for n, path in enumerate(paths):
         episodes = Episodes(path, classifier.cfg.camera)
         ids: list[int] = list(range(len(episodes)))
         if n == len(paths) - 1 and len(episodes) > 1:
             ids, val = episodes.split(classifier.cfg.validation, seed)
-            held = labelled_frames(episodes, val)
-        f, lab = labelled_frames(episodes, ids)
-        frames.append(f)
-        labels.append(lab)
-    before = report(classifier, *held) if held else {}
-    fit(classifier, np.concatenate(frames), np.concatenate(labels), show_progress, "PACE",
+            held = _domains(episodes, val, world_model)
+        for _, f, lab in _domains(episodes, ids, world_model):
+            frames.append(f)
+            labels.append(lab)
+    before = {name: report(classifier, f, lab) for name, f, lab in held}
+    fit(classifier, np.concatenate(frames), np.concatenate(labels), show_progress, what,
         steps=steps, seed=seed)
-    after = report(classifier, *held) if held else {}
-    return {**{f"reward_{k}_before": float(v) for k, v in before.items()
-               if k in ("accuracy", "precision", "recall")},
-            **{f"reward_{k}_after": float(v) for k, v in after.items()
-               if k in ("accuracy", "precision", "recall")}}
+    after = {name: report(classifier, f, lab) for name, f, lab in held}
+    return {f"reward_{name}{k}_{when}": float(v)
+            for when, reports in (("before", before), ("after", after))
+            for name, r in reports.items() for k, v in r.items()
+            if k in ("accuracy", "precision", "recall")}
+
+
+def _domains(episodes: Episodes, ids: list[int], world_model: Any
+             ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The labelled frames of episodes ``ids`` as recorded ("") and, given a world model,
+    as its autoencoder reconstructs them ("recon_"), with the same labels."""
+    from warl.plugins.rewards.success_classifier.train import labelled_frames
+
+    frames, labels = labelled_frames(episodes, ids)
+    out = [("", frames, labels)]
+    if world_model is not None and len(ids):
+        from warl.plugins.world_models.video_wm.pretrain import reconstruct_frames
+
+        states = np.concatenate([episodes.states[i][:len(episodes.frames[i])] for i in ids])
+        out.append(("recon_", reconstruct_frames(world_model, frames, states), labels))
+    return out

@@ -39,6 +39,16 @@ def encode_frames(model: VideoWorldModel, frames: np.ndarray, states: np.ndarray
     return torch.cat(parts)
 
 
+def reconstruct_frames(model: VideoWorldModel, frames: np.ndarray, states: np.ndarray
+                       ) -> np.ndarray:
+    """decode(encode(frame)) of each frame: the frames as the world model renders them."""
+    latents = encode_frames(model, frames, states)
+    key = model.codec.image_key
+    parts = [model.decode(latents[i:i + ENCODE_BATCH])[key].cpu().numpy()
+             for i in range(0, len(latents), ENCODE_BATCH)]
+    return np.concatenate(parts).astype(np.uint8)
+
+
 @torch.no_grad()
 def validation(model: VideoWorldModel, batch: dict[str, torch.Tensor]) -> dict[str, float]:
     """One-chunk latent MSE of the model (fixed noise) and of copying the last frame."""
