@@ -73,6 +73,27 @@ def test_round_trip_gives_the_identical_next_update(small_wa, tmp_path):
         assert torch.equal(value, second.policy_state()[key]), key
 
 
+def test_chunk_noise_correlated_in_time_has_the_closed_form_density():
+    """`noise_correlation` rho: per action dimension, covariance std^2 (rho 1 1^T + (1 - rho)
+    I) over the chunk's steps; rho 0 is the product of Normals."""
+    from warl.plugins.algorithms.grpo.networks import ChunkNormal
+
+    torch.manual_seed(0)
+    mean, x = torch.randn(3, 4, 2), torch.randn(3, 4, 2)
+    std = (torch.rand(2) + 0.2).expand(3, 4, 2)
+    independent = torch.distributions.Normal(mean, std).log_prob(x).sum((-1, -2))
+    assert torch.allclose(ChunkNormal(mean, std, 0.0).log_prob(x), independent)
+    cov = 0.7 * torch.ones(4, 4) + 0.3 * torch.eye(4)
+    by_hand = sum(torch.distributions.MultivariateNormal(
+        mean[:, :, a], covariance_matrix=std[0, 0, a] ** 2 * cov).log_prob(x[:, :, a])
+        for a in range(2))
+    assert torch.allclose(ChunkNormal(mean, std, 0.7).log_prob(x), by_hand, atol=1e-5)
+    draws = ChunkNormal(torch.zeros(20_000, 4, 1), torch.ones(20_000, 4, 1), 0.9).sample(
+        torch.Generator().manual_seed(0))
+    assert torch.allclose(torch.corrcoef(draws[:, :, 0].T)[0, 1:], torch.tensor(0.9),
+                          atol=0.02)
+
+
 def test_grpo_raises_the_success_rate_over_wa_base(small_wa, tmp_path):
     """60k env steps of GRPO (groups of 8 from one start, 2 groups per update) on the same 20
     evaluation seeds as WA-base. Measured: 55% -> 95%."""

@@ -75,9 +75,8 @@ class GaussianPolicy:
             dist = self.head(*_inputs(fields, device, batch=True))
             if not explore:
                 return dist.mean[0].clamp(-1.0, 1.0).cpu().numpy().astype(np.float32)
-            noise = torch.randn(dist.mean.shape, generator=self.generator).to(device)
-            sample = dist.mean + dist.stddev * noise
-            log_prob = dist.log_prob(sample).sum((-1, -2))
+            sample = dist.sample(self.generator)
+            log_prob = dist.log_prob(sample)
         chunk = sample[0].clamp(-1.0, 1.0).cpu().numpy().astype(np.float32)
         return chunk, {"sample": sample[0].cpu().numpy().astype(np.float32),
                        "log_prob": log_prob[0].cpu().numpy().astype(np.float32)}
@@ -99,7 +98,8 @@ class GRPO:
             state_dim=int(wa_model.observation_shapes[STATE_KEY][0]),
             latent_dim=int(wa_model.latent_shape[1]), chunk=c.chunk,
             action_dim=wa_model.action_dim, hidden=c.hidden, layers=c.layers, scale=c.scale,
-            init_std=c.init_std, min_std=c.min_std, learn_std=c.learn_std).to(self.device)
+            init_std=c.init_std, min_std=c.min_std, learn_std=c.learn_std,
+            noise_correlation=c.noise_correlation).to(self.device)
         self.optimizer = torch.optim.Adam(
             [p for p in self.head.parameters() if p.requires_grad], lr=c.lr)
         self.updates = 0
@@ -151,7 +151,7 @@ class GRPO:
         metrics: dict[str, float] = {}
         self.head.train()
         for _ in range(c.epochs):
-            log_prob = self.head(*inputs).log_prob(sample).sum((-1, -2))
+            log_prob = self.head(*inputs).log_prob(sample)
             loss, metrics = masked_grpo_loss(log_prob, old, advantage, batch["valid"],
                                              trajectory, c.clip)
             self.optimizer.zero_grad(set_to_none=True)

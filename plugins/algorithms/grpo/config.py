@@ -27,6 +27,8 @@ class GRPOConfig:
     init_std: initial standard deviation of the Gaussian over each action [0.3].
     min_std: floor of the learned standard deviation [0.02].
     learn_std: train the log standard deviation with the mean [true].
+    noise_correlation: rho, the correlation in time of the exploration noise over a chunk's
+        C actions (`ChunkNormal`), in [0, 0.99]; 0 samples each action independently [0.0].
     scale: bound of the learned shift of the mean: mu = clip(a~ + scale * tanh(f(s)), -1, 1);
         f's last layer starts at zero, so the mean starts at the WA reference [0.5].
     hidden: width of f [64]. layers: hidden layers of f [2].
@@ -49,6 +51,7 @@ class GRPOConfig:
     init_std: float = 0.3
     min_std: float = 0.02
     learn_std: bool = True
+    noise_correlation: float = 0.0
     scale: float = 0.5
     hidden: int = 64
     layers: int = 2
@@ -74,6 +77,7 @@ def make_config(settings: Mapping[str, Any]) -> GRPOConfig:
     check_range(c, "lr", 0.0, None, "grpo: ", low_open=True)
     check_range(c, "init_std", 0.0, None, "grpo: ", low_open=True)
     check_range(c, "min_std", 0.0, c.init_std, "grpo: ", low_open=True)
+    check_range(c, "noise_correlation", 0.0, 0.99, "grpo: ")  # 1 is a degenerate Gaussian
     check_range(c, "scale", 0.0, 2.0, "grpo: ", low_open=True)
     check_range(c, "gamma", 0.0, 1.0, "grpo: ", low_open=True)
     return c

@@ -15,8 +15,9 @@ class GaussianChunkHead(nn.Module):
 
     def __init__(self, state_dim: int, latent_dim: int, chunk: int, action_dim: int,
                  hidden: int, layers: int, scale: float, init_std: float, min_std: float,
-                 learn_std: bool) -> None:
+                 learn_std: bool, noise_correlation: float = 0.0) -> None:
         super().__init__()
+        self.noise_correlation = noise_correlation
         self.chunk, self.action_dim, self.scale, self.min_std = chunk, action_dim, scale, min_std
         widths = [state_dim + latent_dim + chunk * action_dim] + [hidden] * layers
         blocks: list[nn.Module] = []
@@ -30,9 +31,42 @@ class GaussianChunkHead(nn.Module):
         self.log_std = nn.Parameter(log_std, requires_grad=learn_std)
 
     def forward(self, state: torch.Tensor, reference: torch.Tensor,
-                latents: torch.Tensor) -> torch.distributions.Normal:
+                latents: torch.Tensor) -> ChunkNormal:
         x = torch.cat([state, latents.mean(1), reference.flatten(1)], dim=-1)
         shift = self.scale * torch.tanh(self.shift(x)).view(-1, self.chunk, self.action_dim)
         mean = (reference + shift).clamp(-1.0, 1.0)
         std = self.log_std.exp().clamp(min=self.min_std).expand_as(mean)
-        return torch.distributions.Normal(mean, std)
+        return ChunkNormal(mean, std, self.noise_correlation)
+
+
+class ChunkNormal:
+    """A Gaussian over (B, C, A) chunks whose noise is correlated in time: per action
+    dimension, the covariance over the C steps is std^2 (rho 1 1^T + (1 - rho) I). rho = 0
+    is independent noise at every step (a product of Normals, sampled from the same draws).
+
+    Why: independent noise on each of a chunk's actions mostly averages out in the physics,
+    so the G members of a group from one start rarely differ in outcome and GRPO's group
+    advantage is zero; a shared offset over the chunk moves the arm somewhere else."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor, rho: float) -> None:
+        self.mean, self.stddev, self.rho = mean, std, float(rho)
+        c = mean.shape[-2]
+        cov = rho * torch.ones(c, c, dtype=mean.dtype) + (1.0 - rho) * torch.eye(c,
+                                                                              dtype=mean.dtype)
+        self.tril = torch.linalg.cholesky(cov).to(mean.device)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        draws = torch.randn(self.mean.shape, generator=generator).to(self.mean.device)
+        return self.mean + self.stddev * self._correlate(draws)
+
+    def _correlate(self, white: torch.Tensor) -> torch.Tensor:
+        return white if self.rho == 0.0 else torch.einsum("ij,bja->bia", self.tril, white)
+
+    def log_prob(self, chunk: torch.Tensor) -> torch.Tensor:
+        """(B,) log-density of whole chunks."""
+        z = (chunk - self.mean) / self.stddev  # (B, C, A)
+        if self.rho != 0.0:
+            z = torch.linalg.solve_triangular(self.tril, z, upper=False)
+        c, a = self.mean.shape[-2:]
+        log_det = self.stddev.log().sum((-1, -2)) + a * self.tril.diagonal().log().sum()
+        return -0.5 * z.pow(2).sum((-1, -2)) - log_det - 0.5 * c * a * math.log(2 * math.pi)
