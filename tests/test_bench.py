@@ -12,7 +12,14 @@ import pytest
 
 from tests.conftest import SMALL_TASK, SMALL_WA
 from tests.test_training import TINY
-from warl.core.bench.aggregate import Score, Summary, interval_estimates, method_order, summarize
+from warl.core.bench.aggregate import (
+    Score,
+    Summary,
+    cell_score,
+    interval_estimates,
+    method_order,
+    summarize,
+)
 from warl.core.bench.matrix import BenchSpec, Cell, make_spec, read_config, write_spec
 from warl.core.bench.report import render
 from warl.core.bench.runner import run_cells
@@ -203,9 +210,21 @@ def test_the_precision_config_is_a_valid_spec():
 def test_the_wovr_config_puts_wovr_and_grpo_beside_wa_base():
     path = Path(__file__).resolve().parents[1] / "benchmarks/configs/wovr.yaml"
     spec = make_spec(read_config(path), str(path))
-    assert spec.algos == ("wa-base", "grpo", "wovr") and spec.recipe == "sim"
+    assert spec.algos == ("wa-base", "grpo", "wovr", "wovr@no-kir", "wovr@no-pace")
+    assert spec.recipe == "sim"
     train = spec.request(Cell("wovr", spec.envs[0], 0))["settings"]["train"]
     assert train["imagined_steps"] == 2_000_000 and train["env_steps"] == 30_000
+    # A variant is the same plugin with its own settings, cells and row label.
+    variant = Cell("wovr@no-kir", spec.envs[0], 0)
+    request = spec.request(variant)
+    assert request["algo"] == "wovr" and request["settings"]["algorithm"]["kir_share"] == 0
+    assert "kir_share" not in spec.request(Cell("wovr", spec.envs[0], 0))["settings"]["algorithm"]
+    assert variant.relative_path().startswith("cells/wovr@no-kir/")
+    row = {"method": "wovr", "success_rate_ci95": [0.1, 0.3], "success_rate": 0.2,
+           "mean_episode_length": 300.0, "trials": 100}
+    assert cell_score(variant, {}, row).method == "wovr@no-kir"
+    with pytest.raises(ConfigError, match="<id>@<label>"):
+        make_spec({"algos": ["wovr@"], "envs": ["x"]})
 
 
 def test_the_sim_seeds_config_gives_each_seed_its_own_wa_model():

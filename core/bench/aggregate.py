@@ -105,13 +105,17 @@ def load_scores(spec: BenchSpec, root: Path) -> tuple[list[Score], list[Cell]]:
             missing.append(cell)
             continue
         summary = json.loads(path.read_text())
-        scores += [_score(cell, summary, row) for row in summary["rows"]]
+        scores += [cell_score(cell, summary, row) for row in summary["rows"]]
     return scores, missing
 
 
-def _score(cell: Cell, summary: Mapping[str, Any], row: Mapping[str, Any]) -> Score:
+def cell_score(cell: Cell, summary: Mapping[str, Any], row: Mapping[str, Any]) -> Score:
     low, high = row["success_rate_ci95"]
-    return Score(method=row["method"], algo=cell.algo, task=cell.env, seed=cell.seed,
+    # A variant's rows carry its label: ``wovr`` of cell ``wovr@no-kir`` is ``wovr@no-kir``.
+    method = str(row["method"])
+    if cell.algo != cell.plugin and method.startswith(cell.plugin):
+        method = cell.algo + method[len(cell.plugin):]
+    return Score(method=method, algo=cell.algo, task=cell.env, seed=cell.seed,
                  success_rate=float(row["success_rate"]), ci95=(float(low), float(high)),
                  episode_length=float(row["mean_episode_length"]), trials=int(row["trials"]),
                  env_steps=int(summary.get("online_env_steps", 0)),

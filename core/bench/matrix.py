@@ -10,11 +10,16 @@ Each cell is an ordinary ``warl train`` run folder,
 ``BENCH_DIR/cells/<algo>/<env with / as __>/seed<k>/``, so it resumes, plots and reports like
 one. ``BENCH_DIR/bench.json`` holds the spec: a later run of the same spec into the same folder
 continues it, a different one is refused.
+
+An entry of ``algos`` may name a variant, ``<algorithm>@<label>`` (``wovr@no-kir``): the same
+plugin with the settings keyed by that entry (``algorithm: {wovr@no-kir: {kir_share: 0}}``),
+its own cells and its own row, for ablations beside the full method.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +33,19 @@ BASELINE = "wa-base"
 SPEC_FILE = "bench.json"
 SPEC_KEYS = ("algos", "envs", "seeds", "budget", "minutes", "trials", "algorithm", "train", "wa",
              "gap", "wa_model", "recipe", "wa_seeds")
+# A variant of an algorithm in ``algos``: ``<plugin id>@<label>``.
+VARIANT = re.compile(r"[^@\s]+@[A-Za-z0-9_-]+")
 # What a spec recorded before a key existed means (so that such a bench still continues).
 RECORDED_DEFAULTS: dict[str, Any] = {"recipe": "gap", "wa_seeds": False}
 # Train settings the bench sets in every cell, and the spec key (flag) that sets each.
 CELL_TRAIN_KEYS = {"env_steps": "budget (--budget)", "minutes": "minutes (--minutes)",
                    "seed": "seeds (--seeds)", "final_trials": "trials (--trials)",
                    "baseline": "the wa-base algorithm (put wa-base in algos)"}
+
+
+def plugin_of(algo: str) -> str:
+    """``wovr`` for ``wovr@no-kir``; an id without ``@`` is its own plugin."""
+    return algo.split("@", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,11 @@ class Cell:
     algo: str
     env: str
     seed: int
+
+    @property
+    def plugin(self) -> str:
+        """The algorithm plugin's id (``algo`` without a variant's ``@label``)."""
+        return plugin_of(self.algo)
 
     def relative_path(self) -> str:
         return f"cells/{self.algo}/{self.env.replace('/', '__')}/seed{self.seed}"
@@ -101,9 +118,9 @@ class BenchSpec:
         settings = {"algorithm": dict(self.algorithm.get(cell.algo, {})),
                     "train": self.train_settings(cell.seed),
                     "wa": {**self.wa, "seed": cell.seed} if self.wa_seeds else dict(self.wa)}
-        settings, gap = with_recipe(self.recipe, default_registry(), cell.algo, cell.env,
+        settings, gap = with_recipe(self.recipe, default_registry(), cell.plugin, cell.env,
                                     settings, self.gap)
-        return make_request(cell.algo, cell.env, settings, gap, self.wa_model,
+        return make_request(cell.plugin, cell.env, settings, gap, self.wa_model,
                             recipe=None if self.recipe == DEFAULT else self.recipe)
 
 
@@ -171,6 +188,10 @@ def _names(value: Any, key: str, where: str) -> tuple[str, ...]:
     if not names:
         raise ConfigError(f"{where}: no {key}; give --{key} a,b or `{key}: [a, b]` in "
                           f"--config FILE")
+    bad = [n for n in names if "@" in n and not VARIANT.fullmatch(n)]
+    if bad:
+        raise ConfigError(f"{where}: {key} entries {bad} are not <id>@<label> with a label of "
+                          f"letters, digits, - or _ (e.g. wovr@no-kir)")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{where}: {key} lists {duplicates} more than once")
@@ -264,7 +285,7 @@ def check_ids(spec: BenchSpec, registry: Any) -> None:
     from warl.core.training.preflight import preflight
 
     for algo in spec.algos:
-        registry.get(algo, kind="algorithm")
+        registry.get(plugin_of(algo), kind="algorithm")
     for env in spec.envs:
         registry.get(env, kind="env")
     for algo in spec.algos:
