@@ -3,6 +3,7 @@ shifted by a learned, bounded correction (zero at the start, so the head starts 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -50,10 +51,7 @@ class ChunkNormal:
 
     def __init__(self, mean: torch.Tensor, std: torch.Tensor, rho: float) -> None:
         self.mean, self.stddev, self.rho = mean, std, float(rho)
-        c = mean.shape[-2]
-        cov = rho * torch.ones(c, c, dtype=mean.dtype) + (1.0 - rho) * torch.eye(c,
-                                                                              dtype=mean.dtype)
-        self.tril = torch.linalg.cholesky(cov).to(mean.device)
+        self.tril = _time_tril(mean.shape[-2], self.rho).to(mean.device, mean.dtype)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         draws = torch.randn(self.mean.shape, generator=generator).to(self.mean.device)
@@ -70,3 +68,11 @@ class ChunkNormal:
         c, a = self.mean.shape[-2:]
         log_det = self.stddev.log().sum((-1, -2)) + a * self.tril.diagonal().log().sum()
         return -0.5 * z.pow(2).sum((-1, -2)) - log_det - 0.5 * c * a * math.log(2 * math.pi)
+
+
+@functools.lru_cache(maxsize=8)
+def _time_tril(steps: int, rho: float) -> torch.Tensor:
+    """Cholesky factor of rho 1 1^T + (1 - rho) I over ``steps``: fixed for a head, so it is
+    factored once rather than at every action (read only; callers copy it to their device)."""
+    cov = rho * torch.ones(steps, steps) + (1.0 - rho) * torch.eye(steps)
+    return torch.linalg.cholesky(cov)

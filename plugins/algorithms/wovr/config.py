@@ -94,8 +94,7 @@ def make_config(settings: Mapping[str, Any]) -> tuple[WoVRConfig, GRPOConfig]:
     c = parse_settings(WoVRConfig, mine, NAME)
     check_range(c, "kir_share", 0.0, 1.0, f"{NAME}: ")
     check_at_least(c, ("kir_window", "pace_rollouts", "pace_dynamics_steps",
-                       "pace_reward_steps", "reward_align_steps"), 1,
-                   f"{NAME}: ")
+                       "pace_reward_steps", "reward_align_steps"), 1, f"{NAME}: ")
     check_at_least(c, ("pace_rounds", "max_imagined_steps"), 0, f"{NAME}: ")
     for key in ("wm", "reward_settings"):
         if not isinstance(getattr(c, key), dict):

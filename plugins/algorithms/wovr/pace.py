@@ -74,9 +74,9 @@ def refit_classifier(classifier: Any, paths: list[Path], steps: int, seed: int,
                      show_progress: bool, world_model: Any = None,
                      what: str = "PACE") -> dict[str, float]:
     """``steps`` weighted-BCE steps on the labelled frames of every file, and, given the
-    ``world_model``, on the same frames through its autoencoder too (`reward_domain`); the
-    held-out report on a fifth of the newest file's episodes, before and after (on the
-    reconstructions too, ``reward_recon_*``)."""
+    ``world_model``, on the same frames through its autoencoder too
+    (``reward_on_reconstructions``); the held-out report on a fifth of the newest file's
+    episodes, before and after (on the reconstructions too, ``reward_recon_*``)."""
     from warl.plugins.rewards.success_classifier.train import fit, report
 
     frames, labels = [], []
@@ -111,6 +111,6 @@ def _domains(episodes: Episodes, ids: list[int], world_model: Any
     if world_model is not None and len(ids):
         from warl.plugins.world_models.video_wm.pretrain import reconstruct_frames
 
-        states = np.concatenate([episodes.states[i][:len(episodes.frames[i])] for i in ids])
+        states = np.concatenate([episodes.states[i] for i in ids])  # one per frame
         out.append(("recon_", reconstruct_frames(world_model, frames, states), labels))
     return out
