@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -20,10 +20,26 @@ from torch import nn
 from torch.nn import functional as F
 
 from warl.core.envs.contract import STATE_KEY, rgb_key
-from warl.plugins.world_models.video_wm.config import VideoWMConfig
 from warl.plugins.world_models.wa_small.networks import ImageVAE
 
 GRID = ImageVAE.GRID
+
+
+class CodecSettings(Protocol):
+    """What the codec reads of a model's config (`VideoWMConfig`, `WAMSmallConfig`)."""
+
+    @property
+    def camera(self) -> str: ...
+    @property
+    def latent_dim(self) -> int: ...
+    @property
+    def patch(self) -> int: ...
+    @property
+    def kl_weight(self) -> float: ...
+    @property
+    def token_dim(self) -> int: ...
+    @property
+    def image_tokens(self) -> int: ...
 
 
 class FrameCodec(nn.Module):
@@ -33,7 +49,7 @@ class FrameCodec(nn.Module):
     state_std: torch.Tensor
     latent_scale: torch.Tensor
 
-    def __init__(self, config: VideoWMConfig, state_dim: int) -> None:
+    def __init__(self, config: CodecSettings, state_dim: int) -> None:
         super().__init__()
         self.cfg, self.state_dim = config, state_dim
         self.vae = ImageVAE(config.latent_dim)

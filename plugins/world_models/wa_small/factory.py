@@ -116,6 +116,17 @@ def from_checkpoint(path: Path, env_id: str | None, settings: dict[str, Any]) ->
             f"one for {env_id!r} with `warl pretrain {env_id}`"
         )
     saved = dict(data["config"])
+    check_same_settings(path, saved, settings)
+    model = WASmall(WASmallConfig.from_dict(saved), trained_for, int(data["state_dim"]),
+                    int(data["action_dim"]))
+    model.load_state_dict(data["state_dict"])
+    model.metrics = json.loads(data.get("metrics", "{}"))
+    model.checkpoint_path = path
+    return model.freeze()
+
+
+def check_same_settings(path: Path, saved: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose saved config differs from a requested setting."""
     clashes = {k: (saved.get(k), v) for k, v in settings.items()
                if _normalized(saved.get(k)) != _normalized(v)}
     if clashes:
@@ -125,12 +136,6 @@ def from_checkpoint(path: Path, env_id: str | None, settings: dict[str, Any]) ->
             f"checkpoint {path} was trained with a different config ({detail}); drop those "
             f"settings or pretrain a model with them"
         )
-    model = WASmall(WASmallConfig.from_dict(saved), trained_for, int(data["state_dim"]),
-                    int(data["action_dim"]))
-    model.load_state_dict(data["state_dict"])
-    model.metrics = json.loads(data.get("metrics", "{}"))
-    model.checkpoint_path = path
-    return model.freeze()
 
 
 def _normalized(value: Any) -> Any:

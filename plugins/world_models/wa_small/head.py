@@ -11,15 +11,36 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from warl.plugins.world_models.wa_small.model import WASmall
+from warl.plugins.world_models.wa_small.networks import AttentionPool, FlowActionHead
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class HeadSource(Protocol):
+    """What the copy takes from a model (`WASmall`, `WAMSmall`): its pooling of Z, state
+    projection, flow head and state normalisation."""
+
+    @property
+    def horizon(self) -> int: ...
+    @property
+    def action_dim(self) -> int: ...
+    @property
+    def cfg(self) -> Any: ...
+    @property
+    def pool(self) -> AttentionPool: ...
+    @property
+    def state_proj(self) -> nn.Sequential: ...
+    @property
+    def action_head(self) -> FlowActionHead: ...
+    @property
+    def state_mean(self) -> torch.Tensor: ...
+    @property
+    def state_std(self) -> torch.Tensor: ...
 
 
 def masked_flow_loss(velocity: Velocity, actions: torch.Tensor, mask: torch.Tensor,
@@ -39,7 +60,7 @@ class WAActionHead(nn.Module):
     state_mean: torch.Tensor
     state_std: torch.Tensor
 
-    def __init__(self, model: WASmall) -> None:
+    def __init__(self, model: HeadSource) -> None:
         super().__init__()
         self.horizon, self.action_dim = model.horizon, model.action_dim
         self.flow_steps = model.cfg.flow_steps
