@@ -24,6 +24,15 @@ from warl.core.world_model import WorldActionModel, check_compatible, env_kwargs
 DEFAULT_WA_MODEL = "warl/wa-small"
 
 
+def wa_model_for(registry: Registry, algo_id: str, requested: str | None = None) -> str:
+    """The WA model a run of ``algo_id`` uses: ``requested``, else the algorithm's own
+    ``default_wa_model`` (WAM-RL's joint model), else `DEFAULT_WA_MODEL`."""
+    if requested:
+        return requested
+    target = resolve_target(registry.get(algo_id, kind="algorithm"))
+    return str(getattr(target, "default_wa_model", DEFAULT_WA_MODEL))
+
+
 @dataclass
 class Assembly:
     """Everything a run needs; ``specs`` records which plugin (and version) provided what."""

@@ -6,8 +6,9 @@ the porting note of a warl 0.1 plugin), chunks of the right shape from ``act`` a
 rollout policy, that a short ``train(session)`` updates and changes parameters, and that a
 state-dict round trip through a checkpoint file gives a bit-identical next update. The spec's
 ``check_kwargs`` may set ``env`` (default ``metaworld/reach``), ``settings`` (algorithm
-settings for a small instance), ``wa`` (WA-model settings), ``world_model``, ``reward_model``
-and ``env_steps`` (the short run's budget, default 1000).
+settings for a small instance), ``wa_model`` (default: the algorithm's, else the small
+untrained `warl/wa-small`), ``wa`` (WA-model settings), ``world_model``, ``reward_model`` and
+``env_steps`` (the short run's budget, default 1000).
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ SMALL_WA = {"pretrained": False, "obs_mode": "state", "hidden": 64}
 
 
 def _small(ctx: Context) -> dict[str, Any]:
+    from warl.core.assemble import DEFAULT_WA_MODEL, wa_model_for
+
     kwargs = dict(ctx["spec"].check_kwargs)
+    wa_model = wa_model_for(ctx["registry"], ctx["spec"].id, kwargs.get("wa_model"))
+    # Another model gets only what the spec says, untrained: SMALL_WA's keys are wa-small's.
+    small = SMALL_WA if wa_model == DEFAULT_WA_MODEL else {"pretrained": False}
     return {"env": kwargs.get("env", DEFAULT_ENV), "settings": kwargs.get("settings", {}),
-            "wa": {**SMALL_WA, **kwargs.get("wa", {})},
+            "wa_model": wa_model, "wa": {**small, **kwargs.get("wa", {})},
             "world_model": kwargs.get("world_model"), "reward_model": kwargs.get("reward_model"),
             "env_steps": int(kwargs.get("env_steps", 1000))}
 
@@ -38,7 +44,8 @@ def _build(ctx: Context) -> Any:
 
     small = _small(ctx)
     return assemble(ctx["registry"], ctx["spec"].id, small["env"],
-                    algo_settings=small["settings"], wa_settings=small["wa"],
+                    algo_settings=small["settings"], wa_model_id=small["wa_model"],
+                    wa_settings=small["wa"],
                     show_progress=False, world_model_id=small["world_model"],
                     reward_model_id=small["reward_model"])
 

@@ -49,7 +49,8 @@ def add_commands(commands: Any) -> None:
                    "mapping, or a file holding one [the recipe's, else default]")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE",
                    help="an algorithm setting (repeatable)")
-    p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
+    p.add_argument("--wa-model", help="world-action model id [the algorithm's default, else "
+                   "warl/wa-small]")
     p.add_argument("--wa-set", dest="wa_sets", action="append", metavar="KEY=VALUE",
                    help="a world-action model setting, e.g. obs_mode=state (repeatable)")
     p.add_argument("--env-set", dest="env_sets", action="append", metavar="KEY=VALUE",
@@ -72,7 +73,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--trials must be >= 1, got {args.trials}")
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise ConfigError(f"--out {args.out} exists and is not empty; choose a new folder")
-    from warl.core.assemble import assemble
+    from warl.core.assemble import assemble, wa_model_for
 
     registry = default_registry()
     if args.run is not None:
@@ -91,7 +92,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.gap)
         setup = assemble(
             registry, args.algo, args.env, algo_settings=settings["algorithm"],
-            wa_model_id=args.wa_model, wa_settings=settings["wa"], gap=gap,
+            wa_model_id=wa_model_for(registry, args.algo, args.wa_model),
+            wa_settings=settings["wa"], gap=gap,
             env_settings=settings.get("env"),
             gap_seed=args.seed, render=args.videos > 0, show_progress=not args.quiet,
         )

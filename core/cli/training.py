@@ -68,7 +68,8 @@ def add_commands(commands: Any) -> None:
                    "recipe file; see docs/recipes.md")
     p.add_argument("--gap", help="deployment gap: default (the env's), none, YAML/JSON, or a "
                    "file [the recipe's, else default]")
-    p.add_argument("--wa-model", default="warl/wa-small", help="world-action model id")
+    p.add_argument("--wa-model", help="world-action model id [the algorithm's default, else "
+                   "warl/wa-small]")
     p.add_argument("--world-model", metavar="ID",
                    help="world model id, for an algorithm that needs one (needs world_model)")
     p.add_argument("--reward-model", metavar="ID",

@@ -34,7 +34,7 @@ SECTIONS = ("algorithm", "train", "wa", "env")
 
 
 def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] | None = None,
-                 gap: Any = "default", wa_model: str = "warl/wa-small",
+                 gap: Any = "default", wa_model: str | None = None,
                  world_model: str | None = None, reward_model: str | None = None,
                  recipe: str | None = None) -> dict[str, Any]:
     sections: dict[str, dict[str, Any]] = {k: {} for k in SECTIONS}
@@ -43,6 +43,11 @@ def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] 
             raise ConfigError(f"unknown settings section {section!r}; expected one of "
                               f"{sorted(sections)}")
         sections[section] = dict(values)
+    if wa_model is None:  # the algorithm's own default (`wa_model_for`)
+        from warl.core.assemble import wa_model_for
+        from warl.core.registry import default_registry
+
+        wa_model = wa_model_for(default_registry(), algo)
     request = {"algo": algo, "env": env, "gap": gap, "wa_model": wa_model, "settings": sections}
     if recipe:
         request["recipe"] = recipe  # provenance: ``settings`` already hold what it set
