@@ -1,0 +1,94 @@
+"""`wam-rl`'s reward, its video-SFT data and its return, on hand-made batches; the refusals
+that come before any work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tensordict import TensorDict
+
+from warl.core.errors import ConfigError, ContractError
+from warl.plugins.algorithms.wam_rl.algorithm import WAMRL, reward_to_go
+from warl.plugins.algorithms.wam_rl.config import wam_rl_config
+
+TASK = "metaworld/reach"
+TINY = {"demos": 2, "autoencoder_steps": 100, "video_steps": 100, "action_steps": 50,
+        "width": 32, "depth": 1, "heads": 2, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def wam():
+    import warl
+
+    torch.set_num_threads(1)
+    return warl.make("warl/wam-small", env=TASK, show_progress=False, **TINY)
+
+
+def hand_batch(model, frames: np.ndarray, states: np.ndarray, imagined: torch.Tensor,
+               trajectory: list[int], success: list[bool]) -> TensorDict:
+    """Decisions 0..T-1 whose next frames are the following rows' (the last row's is the
+    extra frame at the end of ``frames``)."""
+    t = len(trajectory)
+    obs = {"frame": torch.as_tensor(frames[:t]), "state": torch.as_tensor(states[:t]),
+           "imagined": imagined}
+    nxt = {"frame": torch.as_tensor(frames[1:t + 1]), "state": torch.as_tensor(states[1:t + 1])}
+    return TensorDict({"obs": obs, "next": nxt,
+                       "trajectory": torch.tensor(trajectory),
+                       "episode_success": torch.tensor(success)}, batch_size=[t])
+
+
+def test_the_reward_is_highest_where_the_imagined_frame_is_the_executed_one(wam):
+    algo = WAMRL(None, wam)
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    states = rng.normal(size=(5, wam.state_dim)).astype(np.float32)
+    with torch.no_grad():
+        truth = wam.encode({"rgb_corner": frames[1:], "state": states[1:]})
+        other = wam.encode({"rgb_corner": frames[[3, 0, 1, 2]], "state": states[1:]})
+    k = wam.cfg.future
+    right = truth[:, None].expand(-1, k, -1, -1)  # the last imagined frame is compared
+    wrong = other[:, None].expand(-1, k, -1, -1)
+    good = algo.reconstruction_reward(hand_batch(wam, frames, states, right, [0] * 4, [False] * 4))
+    bad = algo.reconstruction_reward(hand_batch(wam, frames, states, wrong, [0] * 4, [False] * 4))
+    assert good.shape == (4,) and bool((good > bad).all()) and bool((good <= 0).all())
+
+
+def test_successful_trajectories_become_sft_pairs_one_decision_apart(wam):
+    algo = WAMRL(None, wam, sft_capacity=100)
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (6, 64, 64, 3), dtype=np.uint8)
+    states = rng.normal(size=(6, wam.state_dim)).astype(np.float32)
+    imagined = torch.zeros(5, wam.cfg.future, *wam.frame_shape)
+    # Trajectory 0 (rows 0-1) failed; trajectory 1 (rows 2-4) succeeded.
+    batch = hand_batch(wam, frames, states, imagined, [0, 0, 1, 1, 1], [False] * 2 + [True] * 3)
+    assert algo.add_successes(batch) == 3
+    with torch.no_grad():
+        latents = wam.encode({"rgb_corner": frames[2:], "state": states[2:]})  # rows 2-4 + end
+    for i, (current, future) in enumerate(algo.pairs):
+        assert torch.allclose(current, latents[i], atol=1e-5)
+        ahead = [min(i + j, 3) for j in (1, 2)]  # K = 2 frames, clamped at the episode's end
+        assert torch.allclose(future, latents[ahead], atol=1e-5)
+    before = {k: v.clone() for k, v in wam.dit.state_dict().items()}
+    metrics = algo.video_sft()
+    assert set(metrics) == {"video_loss", "kl"} and algo.sft_steps == algo.own.sft_steps
+    assert any(not torch.equal(before[k], v) for k, v in wam.dit.state_dict().items())
+
+
+def test_reward_to_go_stays_within_each_trajectory():
+    reward = torch.tensor([1.0, 2.0, 4.0, 8.0, 16.0])
+    trajectory = torch.tensor([0, 0, 0, 1, 1])
+    assert torch.equal(reward_to_go(reward, trajectory, 0.0), reward)
+    assert torch.allclose(reward_to_go(reward, trajectory, 0.5),
+                          torch.tensor([1 + 1 + 1.0, 2 + 2.0, 4.0, 8 + 8.0, 16.0]))
+
+
+def test_bad_settings_and_models_are_refused_before_any_work(wam, small_wa):
+    with pytest.raises(ConfigError, match="kl_wieght"):
+        wam_rl_config({"kl_wieght": 0.1})
+    with pytest.raises(ConfigError, match=r"chunk \(12\) must be the WA model's frame stride"):
+        WAMRL(None, wam, chunk=12)
+    with pytest.raises(ContractError, match="--wa-model warl/wam-small"):
+        WAMRL(None, small_wa)
+    with pytest.raises(ConfigError, match="scores single frames"):
+        WAMRL(None, wam, similarity="warl/sparse-success")
