@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -60,6 +61,9 @@ class _Mismatch(Exception):
     pass
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def coerce(value: Any, tp: Any) -> Any:
     """``value`` as type ``tp`` (int stays int, an integer is accepted for a float, a list for
     a tuple), or `_Mismatch`."""
@@ -96,11 +100,14 @@ def coerce(value: Any, tp: Any) -> Any:
         if isinstance(value, bool):
             return value
         raise _Mismatch
+    if tp in (int, float) and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        # PyYAML reads 1e-3 and 1e5 (no dot) as strings: they are numbers to a user.
+        value = float(value)
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)  # 1e5 reads as a float in YAML
+            return int(value)  # 1.0e5 reads as a float in YAML
         raise _Mismatch
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -62,6 +62,10 @@ def test_other_algorithms_and_models_check_their_settings_too(tmp_path):
              "group_size must be >= 2"),
             (["train", "hg-dagger", "--env", "metaworld/reach", "--set", "lr=fast"],
              "lr='fast': expected a number"),
+            (["train", "wam-rl", "--env", "metaworld/reach", "--set", "kl_wieght=1"],
+             "did you mean 'kl_weight'"),
+            (["train", "wam-rl", "--env", "metaworld/reach", "--set", "wa.widht=32"],
+             "did you mean 'width'"),
             (["train", "wa-base", "--env", "metaworld/reach", "--set", "chunk=x"],
              "chunk='x'"),
             (["train", "halo-wa", "--env", "metaworld/reach", "--wa-model", "warl/wa-smal",
@@ -72,6 +76,17 @@ def test_other_algorithms_and_models_check_their_settings_too(tmp_path):
         result = _warl([*args, "--out", str(tmp_path / "run")], tmp_path / "cache")
         assert result.returncode == 1 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_exponent_notation_is_a_number():
+    """PyYAML reads 1e-3 (no dot) as a string; a setting of a number type takes it."""
+    from warl.core.settings import check_types
+    from warl.plugins.algorithms.wam_rl.config import FlowPGConfig
+
+    assert check_types(FlowPGConfig, {"lr": "1e-3", "chunk": "1e1"}, "t") == \
+        {"lr": 0.001, "chunk": 10}
+    with pytest.raises(Exception, match="lr='1e-3x': expected a number"):
+        check_types(FlowPGConfig, {"lr": "1e-3x"}, "t")
 
 
 def test_a_broken_run_folder_is_one_line_on_resume(tmp_path):
