@@ -3,6 +3,8 @@ that come before any work."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -92,3 +94,39 @@ def test_bad_settings_and_models_are_refused_before_any_work(wam, small_wa):
         WAMRL(None, small_wa)
     with pytest.raises(ConfigError, match="scores single frames"):
         WAMRL(None, wam, similarity="warl/sparse-success")
+
+
+def test_the_per_dimension_ratio_is_the_geometric_mean_of_the_path_ratio(wam):
+    import copy
+
+    from warl.plugins.algorithms.wam_rl.config import learner_config
+    from warl.plugins.algorithms.wam_rl.flow_sde import sde_sample, sigmas
+    from warl.plugins.algorithms.wam_rl.learner import FlowPG
+    from warl.plugins.algorithms.wam_rl.policy import FlowHead
+
+    model = copy.deepcopy(wam)
+    head = FlowHead(model, "test")
+    sigma = sigmas(head.flow_steps, 0.3)
+    b = 4
+    latents = torch.randn(b, *model.latent_shape, generator=torch.Generator().manual_seed(0))
+    state = torch.zeros(b, model.state_dim)
+    with torch.no_grad():
+        cond = head.condition(latents, state)
+        x0 = torch.randn(b, head.horizon, head.action_dim)
+        path = sde_sample(lambda x, t: head.action_head(x, t, cond), x0, sigma)
+        log_prob = head.log_prob(latents, state, path, sigma)
+    n = path[0, 1:].numel()
+    # pi_old 0.1 nats per dimension below pi: path ratio e^(0.1 n), per dimension e^0.1.
+    batch = TensorDict({"obs": {"latents": latents, "state": state},
+                        "extras": {"path": path, "log_prob": log_prob - 0.1 * n},
+                        "valid": torch.ones(b, dtype=torch.bool),
+                        "trajectory": torch.arange(b)}, batch_size=[b])
+    for ratio, expected in (("per_dim", math.exp(0.1)), ("path", None)):
+        learner = FlowPG(FlowHead(copy.deepcopy(model), "test"),
+                         learner_config({"epochs": 1, "ratio": ratio}, "test"), sigma)
+        metrics = learner.update(batch.clone(), torch.ones(b))
+        if expected is not None:
+            assert metrics["ratio"] == pytest.approx(expected, rel=1e-3)
+            assert metrics["clip_fraction"] == 0.0  # 1.105 is inside the 0.2 clip
+        else:
+            assert metrics["clip_fraction"] == 1.0  # e^(0.1 n) is far outside it

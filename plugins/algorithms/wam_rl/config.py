@@ -12,6 +12,8 @@ from warl.core.errors import ConfigError, check_at_least
 from warl.core.settings import check_range, parse_settings, unknown_keys_error
 from warl.plugins.algorithms.wam_rl.flow_sde import SCHEDULES
 
+RATIOS = ("path", "per_dim")
+
 
 @dataclass(frozen=True)
 class FlowPGConfig:
@@ -31,6 +33,10 @@ class FlowPGConfig:
     noise_schedule: ``constant`` or ``decreasing`` (sqrt(1 - t_k)) [constant].
     normalize_advantage: divide advantages by their spread (pi-rl: the group's; wam-rl: the
         batch's) [True: the reconstruction reward's scale depends on the similarity].
+    ratio: ``path``: r = pi/pi_old of the whole denoising path (S x H x A Gaussian
+        dimensions); ``per_dim``: its geometric mean per dimension, r^(1/n) (GSPO's
+        length-normalised sequence ratio), so that the clip bounds the change per dimension:
+        with the path ratio most decisions were clipped after one epoch [path].
     seed: seeds the sampling.
     """
 
@@ -44,6 +50,7 @@ class FlowPGConfig:
     sde_noise: float = 0.3
     noise_schedule: str = "constant"
     normalize_advantage: bool = True
+    ratio: str = "path"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +106,8 @@ def learner_config(settings: Mapping[str, Any], who: str) -> FlowPGConfig:
     if c.noise_schedule not in SCHEDULES:
         raise ConfigError(f"{who}: noise_schedule must be one of {SCHEDULES}, got "
                           f"{c.noise_schedule!r}")
+    if c.ratio not in RATIOS:
+        raise ConfigError(f"{who}: ratio must be one of {RATIOS}, got {c.ratio!r}")
     return c
 
 

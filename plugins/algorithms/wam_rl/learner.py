@@ -3,8 +3,9 @@
     r_i = pi_theta(path_i | s_i) / pi_old(path_i | s_i)
     L = - mean_traj [ 1/|T| sum_{i in T} min(r_i A_i, clip(r_i, 1 - eps, 1 + eps) A_i) ]
 
-The path's log-likelihood is the Flow-SDE sum over denoising steps (`flow_sde`); the clipped
-ratio makes ``epochs`` passes over one on-policy batch safe (the first pass is exactly the
+The path's log-likelihood is the Flow-SDE sum over denoising steps (`flow_sde`); with
+``ratio="per_dim"`` both are divided by the path's dimension count first. The clipped ratio
+makes ``epochs`` passes over one on-policy batch safe (the first pass is exactly the
 vanilla policy gradient). The masking and per-trajectory normalisation are `grpo`'s
 (`masked_grpo_loss`): steps after a success are masked, each trajectory weighs the same.
 """
@@ -38,12 +39,14 @@ class FlowPG:
         c = self.config
         latents, state = batch["obs", "latents"].float(), batch["obs", "state"].float()
         path, old = batch["extras", "path"].float(), batch["extras", "log_prob"].float()
+        # ``per_dim``: log r / n, the ratio's geometric mean over the path's n dimensions.
+        scale = 1.0 / path[0, 1:].numel() if c.ratio == "per_dim" else 1.0
         metrics: dict[str, float] = {}
         loss = torch.zeros(())
         self.head.train()
         for _ in range(c.epochs):
-            log_prob = self.head.log_prob(latents, state, path, self.sigma)
-            loss, metrics = masked_grpo_loss(log_prob, old, advantage, batch["valid"],
+            log_prob = self.head.log_prob(latents, state, path, self.sigma) * scale
+            loss, metrics = masked_grpo_loss(log_prob, old * scale, advantage, batch["valid"],
                                              batch["trajectory"], c.clip)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
