@@ -44,10 +44,14 @@ def make_request(algo: str, env: str, settings: Mapping[str, Mapping[str, Any]] 
                               f"{sorted(sections)}")
         sections[section] = dict(values)
     if wa_model is None:  # the algorithm's own default (`wa_model_for`)
-        from warl.core.assemble import wa_model_for
+        from warl.core.assemble import DEFAULT_WA_MODEL, wa_model_for
+        from warl.core.errors import UnknownIdError
         from warl.core.registry import default_registry
 
-        wa_model = wa_model_for(default_registry(), algo)
+        try:
+            wa_model = wa_model_for(default_registry(), algo)
+        except UnknownIdError:  # an algorithm of another registry; preflight names a typo
+            wa_model = DEFAULT_WA_MODEL
     request = {"algo": algo, "env": env, "gap": gap, "wa_model": wa_model, "settings": sections}
     if recipe:
         request["recipe"] = recipe  # provenance: ``settings`` already hold what it set
