@@ -185,15 +185,18 @@ def loop_settings(config: ChunkTD3Config, wa_model: Any, who: str
             config.demo_fraction, torch_device())
 
 
-def same_config(saved: Mapping[str, Any], mine: Mapping[str, Any], who: str) -> None:
+def same_config(saved: Mapping[str, Any], mine: Mapping[str, Any], who: str,
+                defaults: Mapping[str, Any] | None = None) -> None:
     """Refuse a saved state built with other settings, naming each difference (tuples and
-    lists compare equal: a checkpoint reads tuples back as lists)."""
+    lists compare equal: a checkpoint reads tuples back as lists). A setting the saved
+    state predates counts as its value in ``defaults``, when given (a setting added later
+    whose default is the old behaviour)."""
     from warl.core.errors import ConfigError
 
     def plain(d: Mapping[str, Any]) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
-    a, b = plain(saved), plain(mine)
+    a, b = plain({**(defaults or {}), **saved}), plain(mine)
     if a != b:
         diff = {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
         raise ConfigError(f"{who}: the saved state was built with other settings "

@@ -82,7 +82,8 @@ class FlowSDEAlgorithm:
                 "learner": self.learner.state_dict(), **self.own_state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        same_config(state.get("config", {}), self.config.to_dict(), self.who)
+        same_config(state.get("config", {}), self.config.to_dict(), self.who,
+                    FlowPGConfig().to_dict())
         self.head.load_state_dict(state["head"])
         self.learner.load_state_dict(state["learner"])
         self.load_own_state(state)
