@@ -130,3 +130,13 @@ def test_the_per_dimension_ratio_is_the_geometric_mean_of_the_path_ratio(wam):
             assert metrics["clip_fraction"] == 0.0  # 1.105 is inside the 0.2 clip
         else:
             assert metrics["clip_fraction"] == 1.0  # e^(0.1 n) is far outside it
+
+
+def test_a_saved_state_from_before_a_new_setting_still_loads():
+    from warl.core.training.learners.chunk_td3 import same_config
+
+    same_config({"lr": 1e-4}, {"lr": 1e-4, "ratio": "path"}, "pi-rl", {"ratio": "path"})
+    with pytest.raises(ConfigError, match=r"'ratio': \(None, 'path'\)"):
+        same_config({"lr": 1e-4}, {"lr": 1e-4, "ratio": "path"}, "pi-rl")
+    with pytest.raises(ConfigError, match=r"'ratio': \('path', 'per_dim'\)"):
+        same_config({"lr": 1e-4}, {"lr": 1e-4, "ratio": "per_dim"}, "pi-rl", {"ratio": "path"})
