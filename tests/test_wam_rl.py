@@ -48,9 +48,10 @@ def test_the_reward_is_highest_where_the_imagined_frame_is_the_executed_one(wam)
     with torch.no_grad():
         truth = wam.encode({"rgb_corner": frames[1:], "state": states[1:]})
         other = wam.encode({"rgb_corner": frames[[3, 0, 1, 2]], "state": states[1:]})
-    k = wam.cfg.future
-    right = truth[:, None].expand(-1, k, -1, -1)  # the last imagined frame is compared
-    wrong = other[:, None].expand(-1, k, -1, -1)
+    # The first imagined frame (t + 8, the chunk's end) is compared; the second (t + 16) is
+    # the other way round in each case, so comparing it would reverse the ranking.
+    right = torch.stack([truth, other], dim=1)
+    wrong = torch.stack([other, truth], dim=1)
     good = algo.reconstruction_reward(hand_batch(wam, frames, states, right, [0] * 4, [False] * 4))
     bad = algo.reconstruction_reward(hand_batch(wam, frames, states, wrong, [0] * 4, [False] * 4))
     assert good.shape == (4,) and bool((good > bad).all()) and bool((good <= 0).all())

@@ -109,8 +109,10 @@ class WAMRL(FlowSDEAlgorithm):
     def reconstruction_reward(self, batch: Any) -> torch.Tensor:
         """r_t per decision (see the module doc)."""
         model: Any = self.wa_model
+        # The imagined frames lie at t + s, t + 2s, ..: the chunk's end t + C is the first
+        # (C = s, checked at construction).
         with torch.no_grad():
-            imagined = model.decode(batch["obs", "imagined"][:, -1].float())[model.codec.image_key]
+            imagined = model.decode(batch["obs", "imagined"][:, 0].float())[model.codec.image_key]
         now = batch["obs", "frame"].cpu().numpy().astype(np.uint8)
         executed = batch["next", "frame"].cpu().numpy().astype(np.uint8)
         dreamt = imagined.cpu().numpy().astype(np.uint8)
