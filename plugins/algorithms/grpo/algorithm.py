@@ -27,7 +27,7 @@ from warl.plugins.algorithms.grpo.losses import (
     masked_grpo_loss,
 )
 from warl.plugins.algorithms.grpo.networks import GaussianChunkHead
-from warl.plugins.algorithms.wa_head.policy import head_features
+from warl.plugins.algorithms.wa_head.policy import episode_seed, head_features
 
 NAME = "grpo"
 
@@ -52,8 +52,7 @@ class GaussianPolicy:
         self.generator = torch.Generator().manual_seed(config.seed)
 
     def reseed(self, seed: int) -> None:
-        self.generator.manual_seed(int(np.random.SeedSequence([self.config.seed, seed])
-                                       .generate_state(1)[0]))
+        self.generator.manual_seed(episode_seed(self.config.seed, seed))
 
     def load_policy_state(self, state: Mapping[str, Any]) -> None:
         self.head.load_state_dict(state)

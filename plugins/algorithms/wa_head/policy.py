@@ -59,6 +59,12 @@ def bc_batch(batch: Any, select: torch.Tensor | None = None
     return batch["obs", "latents"].float(), batch["obs", "state"].float(), target, mask
 
 
+def episode_seed(base: int, seed: int) -> int:
+    """A policy's sampling seed for the episode with seed ``seed``, from its own ``base``:
+    one stream per (base, episode), so that rollouts are reproducible one by one."""
+    return int(np.random.SeedSequence([base, seed]).generate_state(1)[0])
+
+
 class HeadPolicy:
     """Acts with an action-head copy: the head's sample, its first C actions. Sampling noise
     is reseeded per episode, as the WA model's own, so rollouts are reproducible."""
@@ -69,8 +75,7 @@ class HeadPolicy:
         self.generator = torch.Generator(device=device).manual_seed(seed)
 
     def reseed(self, seed: int) -> None:
-        self.generator.manual_seed(int(np.random.SeedSequence([self.seed, seed])
-                                       .generate_state(1)[0]))
+        self.generator.manual_seed(episode_seed(self.seed, seed))
 
     def load_policy_state(self, state: Mapping[str, Any]) -> None:
         self.head.load_state_dict(state)

@@ -22,6 +22,7 @@ from torch import nn
 from warl.core.envs.contract import STATE_KEY
 from warl.core.errors import ContractError
 from warl.core.world_model import WAOutput
+from warl.plugins.algorithms.wa_head.policy import episode_seed
 from warl.plugins.algorithms.wam_rl.config import FlowPGConfig
 from warl.plugins.algorithms.wam_rl.flow_sde import sde_log_prob, sde_sample, sigmas
 
@@ -70,8 +71,7 @@ class FlowSDEPolicy:
         self.generator = torch.Generator().manual_seed(config.seed)
 
     def reseed(self, seed: int) -> None:
-        self.generator.manual_seed(int(np.random.SeedSequence([self.config.seed, seed])
-                                       .generate_state(1)[0]))
+        self.generator.manual_seed(episode_seed(self.config.seed, seed))
 
     def load_policy_state(self, state: Mapping[str, Any]) -> None:
         self.head.load_state_dict(state)
