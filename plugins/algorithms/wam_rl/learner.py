@@ -27,7 +27,7 @@ class FlowPG:
 
     def __init__(self, head: FlowHead, config: FlowPGConfig, sigma: torch.Tensor) -> None:
         self.head, self.config, self.sigma = head, config, sigma
-        self.parameters = [p for name, p in head.named_parameters()]
+        self.parameters = list(head.parameters())
         for p in self.parameters:
             p.requires_grad_(True)
         self.optimizer = torch.optim.Adam(self.parameters, lr=config.lr)
