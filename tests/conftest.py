@@ -66,3 +66,15 @@ def passed_checks(plugin_id: str) -> tuple[set[str], Any]:
     failed = [r for r in report.results if r.status == "fail"]
     assert report.ok, "\n".join(f"{r.name}: {r.message}" for r in failed)
     return {r.name for r in report.results if r.status == "pass"}, report
+
+
+def no_vulkan() -> str | None:
+    """Why SAPIEN (ManiSkill) cannot render here, or None: it needs a Vulkan driver, which
+    on a CPU-only machine is Mesa's lavapipe (docs/envs.md, "Installing")."""
+    icd = os.environ.get("VK_ICD_FILENAMES")
+    paths = [icd] if icd else [os.path.join(d, f) for d in ("/usr/share/vulkan/icd.d",
+                                                             "/etc/vulkan/icd.d")
+                               if os.path.isdir(d) for f in os.listdir(d)]
+    if any(os.path.exists(p) for p in paths):
+        return None
+    return "no Vulkan driver for SAPIEN: install mesa-vulkan-drivers (docs/envs.md)"

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from warl.core.envs.chunked import ChunkedEnv
+from warl.core.errors import ConfigError
 from warl.core.evaluate import EvalResult, evaluate_with
 from warl.core.rollout.engine import EpisodeRequest, Rollout, RolloutEngine, policy_copies
 from warl.core.rollout.vector import ChunkVector, SerialVector
@@ -105,8 +106,12 @@ def with_gated_expert(env: Any, env_id: str, gate: Any) -> Any:
     operator (the training env when ``train.intervention`` puts the expert in)."""
     from warl.core.demos import scripted_expert
     from warl.core.envs.intervention import GatedExpert, InterventionWrapper
+    from warl.core.training.contract import open_loop_message
 
-    return InterventionWrapper(env, GatedExpert(scripted_expert(env, env_id), gate))
+    expert = scripted_expert(env, env_id)
+    if not getattr(expert, "closed_loop", True):
+        raise ConfigError(open_loop_message(env_id))
+    return InterventionWrapper(env, GatedExpert(expert, gate))
 
 
 class Backend(Protocol):

@@ -183,6 +183,13 @@ def needs_of(algorithm_or_class: Any, who: str) -> frozenset[str]:
     return needs
 
 
+def open_loop_message(env_id: str) -> str:
+    """Why an env whose scripted expert plans from reset cannot stand in for the operator."""
+    return (f"the scripted expert of {env_id!r} plans from reset (open-loop) and cannot take over "
+            f"from an arbitrary state; train without interventions (train.intervention=none, or "
+            f"an algorithm that needs none) or on an env whose expert replans every step")
+
+
 def intervenes(algorithm: Any, config: Any, who: str) -> bool:
     """Whether the gated expert joins the training loop (``train.intervention``)."""
     needs = frozenset(getattr(algorithm, "needs", ()))

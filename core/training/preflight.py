@@ -87,6 +87,15 @@ def check_vector(config: Any, algorithm: Any, who: str) -> None:
                           f"trains with interventions); use train.vector=serial")
 
 
+def check_expert(config: Any, algorithm: Any, who: str, env_spec: Any) -> None:
+    """Interventions need an expert that can take over from any state: an env tagged
+    ``open-loop-expert`` (its expert plans from reset) has none."""
+    from warl.core.training.contract import intervenes, open_loop_message
+
+    if "open-loop-expert" in env_spec.tags and intervenes(algorithm, config, who):
+        raise ConfigError(open_loop_message(env_spec.id))
+
+
 def check_select(config: Any, algorithm: Any, who: str) -> None:
     """``train.select=best`` keeps the evaluated policy weights: the algorithm must have a
     rollout policy of its own (``make_policy`` and ``policy_state``) and a frozen WA model."""
@@ -123,6 +132,7 @@ def preflight(request: Mapping[str, Any], registry: Registry) -> None:
     kind_of(target, algo_spec.id)
     needs = needs_of(target, algo_spec.id)
     check_vector(config, target, algo_spec.id)
+    check_expert(config, target, algo_spec.id, env_spec)
     check_select(config, target, algo_spec.id)
     _model_specs(registry, algo_spec.id, needs, request.get("world_model"),
                  request.get("reward_model"))

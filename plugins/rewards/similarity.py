@@ -40,7 +40,9 @@ class FlowMSE:
             import cv2
         except ImportError:
             raise ConfigError("warl/flow-mse needs OpenCV: pip install 'warl[rewards]'") from None
-        self.cv2, self.levels, self.window = cv2, levels, window
+        # Any: OpenCV's bundled stubs type its functions differently from release to release.
+        self.cv2: Any = cv2
+        self.levels, self.window = levels, window
 
     def flows(self, frames: np.ndarray) -> np.ndarray:
         """(T, H, W, 3) uint8 -> (T - 1, H, W, 2) flow between consecutive frames."""

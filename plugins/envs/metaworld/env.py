@@ -14,7 +14,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from warl.core.envs.contract import INSTRUCTION_KEY, STATE_KEY, SUCCESS_KEY, rgb_key
+from warl.core.envs.adapter import (
+    as_list,
+    check_common,
+    episode_end,
+    observation,
+    observation_space,
+)
+from warl.core.envs.contract import INSTRUCTION_KEY, SUCCESS_KEY, rgb_key
 from warl.core.errors import ConfigError
 from warl.plugins.envs.metaworld.tasks import INSTRUCTIONS, metaworld_name
 
@@ -29,7 +36,6 @@ CAMERAS: tuple[str, ...] = (
 )
 # These cameras' frames are defined upside down in MetaWorld's XML; flip their images upright.
 UPSIDE_DOWN_CAMERAS = frozenset({"corner", "corner2", "corner3"})
-REWARD_TYPES = ("sparse", "dense")
 
 # Close GL contexts before the interpreter tears EGL down, or their finalizers print errors.
 _RENDERERS: weakref.WeakSet[mujoco.Renderer] = weakref.WeakSet()
@@ -89,18 +95,13 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             close = difflib.get_close_matches(task, list(INSTRUCTIONS), n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ConfigError(f"unknown MetaWorld task {task!r}.{hint} Tasks: `warl list`.")
-        cameras = [cameras] if isinstance(cameras, str) else list(cameras)
+        cameras = as_list(cameras)
         for camera in [*cameras, render_camera]:
             if camera not in CAMERAS:
                 raise ConfigError(
                     f"unknown MetaWorld camera {camera!r}; choose from {', '.join(CAMERAS)}."
                 )
-        if reward_type not in REWARD_TYPES:
-            raise ConfigError(f"reward_type must be one of {REWARD_TYPES}, got {reward_type!r}.")
-        if render_mode not in (None, "rgb_array"):
-            raise ConfigError(f"render_mode must be None or 'rgb_array', got {render_mode!r}.")
-        if image_size <= 0 or render_size <= 0 or max_episode_steps <= 0:
-            raise ConfigError("image_size, render_size and max_episode_steps must be positive.")
+        check_common(reward_type, render_mode, image_size, render_size, max_episode_steps)
 
         self.task = task
         self.instruction = INSTRUCTIONS[task]
@@ -133,14 +134,10 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.defer_cameras = False  # see render_cameras()
 
         box = mw.sawyer_observation_space
-        obs_spaces: dict[str, spaces.Space[Any]] = {
-            STATE_KEY: spaces.Box(box.low.astype(np.float32), box.high.astype(np.float32),
-                                  dtype=np.float32)
-        }
-        for camera in self.cameras:
-            shape = (self.image_size, self.image_size, 3)
-            obs_spaces[rgb_key(camera)] = spaces.Box(0, 255, shape, dtype=np.uint8)
-        self.observation_space = spaces.Dict(obs_spaces)  # type: ignore[assignment]
+        state = spaces.Box(box.low.astype(np.float32), box.high.astype(np.float32),
+                           dtype=np.float32)
+        self.observation_space = observation_space(  # type: ignore[assignment]
+            state, self.cameras, self.image_size)
         self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
 
     # -- Gymnasium API ----------------------------------------------------------------------
@@ -180,8 +177,8 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         success = bool(info[SUCCESS_KEY])
         info[SUCCESS_KEY] = success
         reward = float(success) if self.reward_type == "sparse" else float(dense)
-        terminated = success and self.terminate_on_success
-        truncated = not terminated and self._steps >= self.max_episode_steps
+        terminated, truncated = episode_end(success, self.terminate_on_success,
+                                            self._steps, self.max_episode_steps)
         return self._observation(raw), reward, terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
@@ -212,15 +209,8 @@ class MetaWorldEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         return {rgb_key(c): self._render(c, self.image_size) for c in self.cameras}
 
     def _observation(self, raw: np.ndarray) -> dict[str, np.ndarray]:
-        obs = {STATE_KEY: raw.astype(np.float32)}
-        if not self.cameras:  # state only: the common case, kept to the bare minimum
-            return obs
-        if self.defer_cameras:
-            shape = (self.image_size, self.image_size, 3)
-            obs.update({rgb_key(c): np.zeros(shape, np.uint8) for c in self.cameras})
-        else:
-            obs.update(self.render_cameras())
-        return obs
+        return observation(raw.astype(np.float32), self.cameras, self.image_size,
+                           self.defer_cameras, self.render_cameras)
 
     def _render(self, camera: str, size: int) -> np.ndarray:
         key = (threading.get_ident(), size)

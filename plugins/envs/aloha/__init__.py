@@ -1,0 +1,1 @@
+"""gym-aloha's bimanual ViperX tasks as warl envs: ``aloha/transfer-cube``, ``aloha/insertion``."""

@@ -1,0 +1,1 @@
+"""ManiSkill3 tasks (SAPIEN physics and rendering) as warl envs: ``maniskill/<Task-v1>``."""
