@@ -1,5 +1,10 @@
 """The robosuite env plugin through the real `robosuite` 1.5 package (MuJoCo, EGL on CPU)."""
 
+import ast
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -35,6 +40,26 @@ def test_seed_fixes_the_placement(lift):
     again = lift.reset(seed=5)[0]["state"]
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(lift.state_part(first, "cube_pos"), lift.state_part(other, "cube_pos"))
+
+
+_DRAWS = """
+from warl.plugins.envs.robosuite.env import RobosuiteEnv
+env = RobosuiteEnv("NutAssemblySingle", max_episode_steps=10)
+print([(env.reset(seed=s)[0]["state"].size, env._rs.obj_to_use) for s in range(6)])
+"""
+
+
+def test_single_object_task_draws_its_object_from_the_seed():
+    """NutAssemblySingle picks its nut per reset: the state keeps one layout (``object_*``
+    parts, ``nut_id`` saying which nut) and the seed, not the process's string-hash seed,
+    decides which nut."""
+    runs = {subprocess.run([sys.executable, "-c", _DRAWS], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": str(h)}
+                           ).stdout.strip().splitlines()[-1] for h in (1, 2)}
+    assert len(runs) == 1
+    draws = ast.literal_eval(runs.pop())
+    assert len({size for size, _ in draws}) == 1
+    assert {nut for _, nut in draws} == {"RoundNut", "SquareNut"}
 
 
 def test_images_are_upright(lift):

@@ -44,6 +44,13 @@ from warl.plugins.envs.maniskill.expert import (  # noqa: E402
 # robot has them: a calibration offset then applies to the first three dimensions.
 PREFERRED_CONTROL = "pd_ee_delta_pos"
 
+# Tasks whose reset leaves state behind that the observation does not show: PhysX's contact
+# cache (the locomotion and in-hand tasks: the same seed and actions diverge once the body
+# touches the floor or the object) or the robot's pose itself (Empty-v1 never resets it).
+# Their scene is rebuilt on every reset (ManiSkill's ``reconfigure``, about 0.2 s here) so that
+# a seed reproduces its episode.
+REBUILD_ON_RESET = ("Empty-v1", "MS-Ant", "MS-Humanoid", "RotateSingleObjectInHand")
+
 
 def _to_numpy(value: Any) -> np.ndarray:
     """A batched ManiSkill value (torch, batch of one on the CPU simulator) as NumPy."""
@@ -103,6 +110,8 @@ class ManiSkillEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         render_mode: ``rgb_array`` to enable ``render()`` (ManiSkill's human render camera).
         render_size: height and width of ``render()`` images.
         sim_backend: ``cpu`` (one env, here) or ``gpu`` (ManiSkill's batched physics).
+        rebuild_on_reset: rebuild the scene on every reset; ``None`` does so for the tasks
+            that need it to be reproducible (`REBUILD_ON_RESET`).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
@@ -120,6 +129,7 @@ class ManiSkillEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         render_mode: str | None = None,
         render_size: int = 256,
         sim_backend: str = "cpu",
+        rebuild_on_reset: bool | None = None,
     ) -> None:
         if task not in REGISTERED_ENVS:
             close = difflib.get_close_matches(task, list(REGISTERED_ENVS), n=3)
@@ -136,6 +146,8 @@ class ManiSkillEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.terminate_on_success = terminate_on_success
         self.render_mode = render_mode
         self.defer_cameras = False  # see render_cameras()
+        self.rebuild_on_reset = (task.startswith(REBUILD_ON_RESET) if rebuild_on_reset is None
+                                 else bool(rebuild_on_reset))
 
         kwargs: dict[str, Any] = dict(
             obs_mode="state_dict",  # cameras are rendered on demand (render_cameras)
@@ -201,6 +213,8 @@ class ManiSkillEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         super().reset(seed=seed)
         if seed is None:
             seed = int(self.np_random.integers(2**31 - 1))
+        if self.rebuild_on_reset:
+            options = {"reconfigure": True, **(options or {})}
         raw, _ = self._ms.reset(seed=seed, options=options)
         self._steps = 0
         return self._observation(raw), {SUCCESS_KEY: False, INSTRUCTION_KEY: self.instruction}

@@ -121,11 +121,16 @@ class RobosuiteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                 raise ConfigError(f"{task} has no camera {camera!r}; choose from "
                                   f"{', '.join(names)}.")
         self.cameras = tuple(cameras)
+        # The *Single tasks draw their object with rng.choice over a set of names, whose order
+        # follows the process's string-hash seed: the same seed would give another object in
+        # another process. The object is drawn here instead (mode 2 = "use object_id").
+        self._draws_object = getattr(self._rs, "single_object_mode", 0) == 1
+        if self._draws_object:
+            self._rs.single_object_mode = 2
         raw = self._rs.reset()
         # The state's parts and their sizes, in robosuite's order: every named observable
         # (robot0_eef_pos, cube_pos, ...), not its "-state" concatenations of the same values.
-        self._parts = {k: int(np.asarray(v).size) for k, v in raw.items()
-                       if not k.endswith("-state") and np.asarray(v).dtype != np.uint8}
+        self._parts = {name: int(np.asarray(raw[k]).size) for name, k in self._slots(raw).items()}
         size = sum(self._parts.values())
         self.observation_space = observation_space(  # type: ignore[assignment]
             unbounded_state(size), self.cameras, self.image_size)
@@ -146,6 +151,8 @@ class RobosuiteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         # robosuite's placement samplers and robots hold a reference to this generator:
         # its state is replaced in place so that they all draw from the episode's seed.
         self._rs.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+        if self._draws_object:
+            self._draw_object()
         raw = self._rs.reset()
         self._steps = 0
         return self._observation(raw), {SUCCESS_KEY: False, INSTRUCTION_KEY: self.instruction}
@@ -193,9 +200,34 @@ class RobosuiteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         """The observable ``key`` (e.g. ``cube_pos``) of a ``state`` vector."""
         return np.asarray(state[self.state_slices()[key]])
 
+    def _slots(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """Each state part's name -> its observable in ``raw``.
+
+        The ``*Single`` tasks (single_object_mode 1) draw one object per reset and name its
+        observables after it (``RoundNut_pos`` or ``SquareNut_pos``); here they are always
+        ``object_pos`` etc., so the state keeps one layout, and ``nut_id`` / ``obj_id`` says
+        which object it is.
+        """
+        active = self._rs.obj_to_use if self._draws_object else None
+        slots = {}
+        for key, value in raw.items():
+            if key.endswith("-state") or np.asarray(value).dtype == np.uint8:
+                continue
+            name = "object" + key[len(active):] if active and key.startswith(active) else key
+            slots[name] = key
+        return slots
+
+    def _draw_object(self) -> None:
+        """Choose the episode's object from the seeded generator (NutAssembly or PickPlace)."""
+        if hasattr(self._rs, "nuts"):
+            self._rs.nut_id = int(self._rs.rng.integers(len(self._rs.nuts)))
+        else:
+            self._rs.object_id = int(self._rs.rng.integers(len(self._rs.objects)))
+
     def _observation(self, raw: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        state = np.concatenate([np.asarray(raw[k], np.float32).reshape(-1)
-                                for k in self._parts])
+        slots = self._slots(raw)
+        state = np.concatenate([np.asarray(raw[slots[name]], np.float32).reshape(-1)
+                                for name in self._parts])
         return observation(state, self.cameras, self.image_size, self.defer_cameras,
                            self.render_cameras)
 
