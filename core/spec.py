@@ -41,6 +41,8 @@ class PluginSpec:
             pretraining never use them.
         check_kwargs: extra keyword arguments ``warl check`` passes to build a small instance
             (e.g. ``{env: ..., pretrained: false}`` for a world model: untrained weights).
+        camera: envs only: the camera that models read and videos show unless told otherwise
+            (``corner`` for MetaWorld, ``base_camera`` for ManiSkill); `main_camera`.
         settings: optional ``"module:attr"`` of a light checker: called with the user's
             settings (a dict) before any work, it raises `ConfigError` on a bad one; its module
             imports nothing heavy, so a typo is reported at once. Without it the target is
@@ -60,6 +62,7 @@ class PluginSpec:
     deployment_gap: Mapping[str, Any] = field(default_factory=dict)
     check_kwargs: Mapping[str, Any] = field(default_factory=dict)
     settings: str | None = None
+    camera: str | None = None
 
     def __post_init__(self) -> None:
         # Accept lists from YAML/JSON but store tuples so specs stay hashable-ish and immutable.
@@ -103,6 +106,8 @@ class PluginSpec:
                 ) from None
         if self.deployment_gap and self.kind != "env":
             raise SpecError(f"{who}: deployment_gap applies to envs only, not {self.kind}s.")
+        if self.camera is not None and (self.kind != "env" or not isinstance(self.camera, str)):
+            raise SpecError(f"{who}: camera is an env's camera name (a string), for envs only.")
 
     @property
     def namespace(self) -> str:

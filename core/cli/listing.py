@@ -73,6 +73,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("tags", ", ".join(spec.tags) or "-"),
         ("defaults", json.dumps(spec.defaults)),
     ]
+    if spec.camera:
+        fields.append(("camera", f"{spec.camera}  (what models read and videos show by default)"))
     if spec.deployment_gap:
         fields.append(("gap", json.dumps(spec.deployment_gap) + "  (warl eval/train default)"))
     if spec.check_kwargs:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
+from warl.core.envs.cameras import with_main_camera
 from warl.core.errors import ConfigError, IncompatibleModelError
 from warl.core.runs import write_json
 from warl.plugins.rewards.success_classifier.config import REWARD_ID, make_config
@@ -24,7 +25,7 @@ def load_success_classifier(env: str | None = None, checkpoint: str | None = Non
 
     ``pretrained=False`` gives fresh weights (contract checks); **settings are
     `ClassifierConfig` fields."""
-    config = make_config(settings, LOADER_KEYS)
+    config = make_config(with_main_camera(settings, env, "camera"), LOADER_KEYS)
     if checkpoint is not None:
         return from_checkpoint(Path(checkpoint), env)
     if env is None:

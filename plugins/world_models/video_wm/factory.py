@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
+from warl.core.envs.cameras import with_main_camera
 from warl.core.errors import ConfigError, IncompatibleModelError
 from warl.core.runs import write_json
 from warl.plugins.world_models.video_wm.config import MODEL_ID, PRESETS, make_config
@@ -45,7 +46,7 @@ def load_video_wm(env: str | None = None, checkpoint: str | None = None,
         policy, action_noise, wa: who collects the training rollouts (`data`).
         **settings: `VideoWMConfig` fields.
     """
-    config = make_config(settings, preset, LOADER_KEYS)
+    config = make_config(with_main_camera(settings, env, "camera"), preset, LOADER_KEYS)
     rollout_spec(config, policy, action_noise, wa)  # a bad rollout setting fails now
     if checkpoint is not None:
         return from_checkpoint(Path(checkpoint), env)

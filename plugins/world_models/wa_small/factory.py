@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
+from warl.core.envs.cameras import with_main_camera
 from warl.core.errors import ConfigError, IncompatibleModelError
 from warl.core.runs import write_json
 from warl.plugins.world_models.wa_small.config import WASmallConfig, check_settings
@@ -53,7 +54,7 @@ def load_wa_small(
 
 def _load(env: str | None, checkpoint: str | None, pretrained: bool, train_if_missing: bool,
           retrain: bool, show_progress: bool, settings: dict[str, Any]) -> WASmall:
-    config = WASmallConfig.from_dict(settings)
+    config = WASmallConfig.from_dict(with_main_camera(settings, env))
     if checkpoint is not None:
         return from_checkpoint(Path(checkpoint), env, settings)
     if env is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from warl.core.checkpoints import cache_dir, load_checkpoint, save_checkpoint
+from warl.core.envs.cameras import with_main_camera
 from warl.core.errors import ConfigError, IncompatibleModelError
 from warl.core.runs import write_json
 from warl.plugins.world_models.wa_small.factory import check_same_settings
@@ -37,7 +38,7 @@ def load_wam_small(env: str | None = None, checkpoint: str | None = None,
         show_progress: progress bars while recording demos and training.
         **settings: `WAMSmallConfig` fields.
     """
-    config = WAMSmallConfig.from_dict(settings)
+    config = WAMSmallConfig.from_dict(with_main_camera(settings, env, "camera"))
     if checkpoint is not None:
         model = from_checkpoint(Path(checkpoint), env, settings)
     elif env is None:
