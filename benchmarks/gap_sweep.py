@@ -28,13 +28,16 @@ RESULTS = Path(__file__).parent / "results"
 
 def gap_for(size: float, direction: list[float], yaw_deg: float, dims: list[int] | None
             ) -> dict[str, object]:
-    """The calibration gap of one size: ``size`` times the unit ``direction``."""
+    """The calibration gap of one size: ``size`` times the unit ``direction`` (none at 0: the
+    lab conditions)."""
+    if not size:
+        return {}
     unit = np.asarray(direction, float) / np.linalg.norm(direction)
     calibration: dict[str, object] = {"bias": [round(float(v), 5) for v in size * unit],
                                       "yaw_deg": yaw_deg}
     if dims is not None:
         calibration["dims"] = dims
-    return {"calibration": calibration} if size or yaw_deg else {}
+    return {"calibration": calibration}
 
 
 def evaluate(env: str, gap: dict[str, object], trials: int, seed: int, wa_sets: list[str]
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 "give one direction value per dim")
     rows = []
     for size in args.sizes:
-        gap = gap_for(size, args.direction, args.yaw_deg if size else 0.0, args.dims)
+        gap = gap_for(size, args.direction, args.yaw_deg, args.dims)
         result = evaluate(args.env, gap, args.trials, args.seed, args.wa_sets)
         rows.append({"size": size, "gap": gap, "success_rate": result["success_rate"],
                      "ci95": result["success_rate_ci95"],

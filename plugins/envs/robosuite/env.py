@@ -130,7 +130,8 @@ class RobosuiteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         raw = self._rs.reset()
         # The state's parts and their sizes, in robosuite's order: every named observable
         # (robot0_eef_pos, cube_pos, ...), not its "-state" concatenations of the same values.
-        self._parts = {name: int(np.asarray(raw[k]).size) for name, k in self._slots(raw).items()}
+        self._sources = self._slots(raw)
+        self._parts = {name: int(np.asarray(raw[k]).size) for name, k in self._sources.items()}
         size = sum(self._parts.values())
         self.observation_space = observation_space(  # type: ignore[assignment]
             unbounded_state(size), self.cameras, self.image_size)
@@ -154,6 +155,8 @@ class RobosuiteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if self._draws_object:
             self._draw_object()
         raw = self._rs.reset()
+        # The observables' names change only here, when a *Single task draws another object.
+        self._sources = self._slots(raw)
         self._steps = 0
         return self._observation(raw), {SUCCESS_KEY: False, INSTRUCTION_KEY: self.instruction}
 
@@ -225,8 +228,7 @@ class RobosuiteEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             self._rs.object_id = int(self._rs.rng.integers(len(self._rs.objects)))
 
     def _observation(self, raw: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        slots = self._slots(raw)
-        state = np.concatenate([np.asarray(raw[slots[name]], np.float32).reshape(-1)
+        state = np.concatenate([np.asarray(raw[self._sources[name]], np.float32).reshape(-1)
                                 for name in self._parts])
         return observation(state, self.cameras, self.image_size, self.defer_cameras,
                            self.render_cameras)
