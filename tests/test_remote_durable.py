@@ -20,6 +20,7 @@ from warl.core.remote.wire import decode
 from warl.core.training.durable import episodes_from_rows
 
 TOKEN = "d" * 32
+HORIZON = 500  # MetaWorld's episode length, the longest episode of SMALL_TASK
 
 
 def _free_port() -> int:
@@ -65,7 +66,7 @@ def test_serving_side_killed_20_times_and_learner_once_nothing_lost(small_wa, tm
     sets += [f"--set=wa.{k}={json.dumps(v)}" for k, v in SMALL_WA.items()]
     # The learner progresses only while a server is up: enough steps for 20 restarts.
     train = {"minutes": 0, "env_steps": 9000, "demos": 2, "baseline": False,
-             "eval_trials": 0, "final_trials": 2, "videos": 0, "checkpoint_every": 1000,
+             "eval_trials": 0, "final_trials": 2, "videos": 0, "checkpoint_every": 2000,
              "torch_threads": 1}
     sets += [f"--set=train.{k}={json.dumps(v)}" for k, v in train.items()]
     sets += [f"--set=env.url=ws://127.0.0.1:{port}", f"--set=env.token_file={token}"]
@@ -74,6 +75,16 @@ def test_serving_side_killed_20_times_and_learner_once_nothing_lost(small_wa, tm
     rng = random.Random(0)
     kills, learner_killed = 0, False
     deadline = time.time() + 900
+
+    def executed() -> int:
+        """The train steps the serving side has run, from its outbox (0 while unreadable)."""
+        try:
+            with sqlite3.connect(state / "outbox.sqlite", timeout=1) as db:
+                row = db.execute("SELECT SUM(n) FROM written WHERE stream = 'train' AND "
+                                 "kind = 'step'").fetchone()
+            return int(row[0] or 0)
+        except sqlite3.Error:
+            return 0
 
     def serving(epoch: int) -> bool:
         """Whether the server of ``epoch`` has started (it writes its epoch first)."""
@@ -88,8 +99,10 @@ def test_serving_side_killed_20_times_and_learner_once_nothing_lost(small_wa, tm
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.2, 1.0))  # a random moment of its serving
             saved = run / "checkpoint" / "state.json"
-            if not learner_killed and saved.is_file() and \
-                    json.loads(saved.read_text())["env_steps"] >= 2000:
+            # The learner dies once a whole episode lies past its checkpoint, so that its
+            # resume has something to take back from the outbox.
+            at = json.loads(saved.read_text())["env_steps"] if saved.is_file() else 0
+            if not learner_killed and at >= 2000 and executed() >= at + HORIZON + 100:
                 learner.send_signal(signal.SIGKILL)
                 learner.wait()
                 learner_killed = True
