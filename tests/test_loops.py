@@ -119,14 +119,26 @@ class _NoReplay:
         pass
 
 
-def test_a_fine_tuned_wa_model_reaches_the_rollout_side_the_checkpoint_and_eval(tmp_path):
+def _eval_run(run, registry, settings):
+    """What `warl eval --run` evaluates for a `fake/wa-tuner` run folder: (setup, act)."""
     import argparse
+
+    from warl.core.cli.evaluating import _trained
+    from warl.core.training.run import make_request
+
+    request = make_request("fake/wa-tuner", ENV, settings)
+    (run / "config.json").write_text(json.dumps({"request": request}))
+    args = argparse.Namespace(run=run, algo=None, env=None, sets=None, wa_sets=None,
+                              videos=0, quiet=True, gap="default", variant=None)
+    evaluated, act, _ = _trained(args, registry)
+    return evaluated, act
+
+
+def test_a_fine_tuned_wa_model_reaches_the_rollout_side_the_checkpoint_and_eval(tmp_path):
 
     import torch
 
-    from warl.core.cli.evaluating import _trained
     from warl.core.training.log import RunLog
-    from warl.core.training.run import make_request
     from warl.core.training.session import Session
 
     registry = fake_registry()
@@ -145,13 +157,37 @@ def test_a_fine_tuned_wa_model_reaches_the_rollout_side_the_checkpoint_and_eval(
     worker = session.collector.wa_model.state_dict()
     assert all(torch.equal(worker[k], trained[k]) for k in trained)
     # Resume and `warl eval --run` load the tuned weights, not the frozen model.
-    request = make_request("fake/wa-tuner", ENV, {"wa": wa})
-    (tmp_path / "config.json").write_text(json.dumps({"request": request}))
-    args = argparse.Namespace(run=tmp_path, algo=None, env=None, sets=None, wa_sets=None,
-                              videos=0, quiet=True, gap="default", variant=None)
-    evaluated, _, _ = _trained(args, registry)
+    evaluated, _ = _eval_run(tmp_path, registry, {"wa": wa})
     loaded = evaluated.wa_model.state_dict()
     assert all(torch.equal(loaded[k], trained[k]) for k in trained)
+
+
+def test_select_best_keeps_the_fine_tuned_wa_model_with_its_policy(tmp_path):
+
+    import torch
+
+    from warl.core.training.checkpoint import WA_MODEL, checkpoint_dir
+    from warl.core.training.selection import BEST_ROLLOUT
+
+    registry = fake_registry()
+    wa = {"pretrained": False, "obs_mode": "state", "hidden": 64}
+    setup = assemble(registry, "fake/wa-tuner", ENV, wa_settings=wa, show_progress=False)
+    frozen = {k: v.clone() for k, v in setup.wa_model.state_dict().items()}
+    # One evaluation, before any update: the best is the untuned pair.
+    settings = {**QUICK, "eval_every": 100_000, "select": "best", "final_seed": 1}
+    train(setup, make_train_config(settings), tmp_path, registry, show_progress=False)
+    kept = torch.load(tmp_path / BEST_ROLLOUT, weights_only=True)
+    assert all(torch.equal(kept["wa_model"][k], frozen[k]) for k in frozen)
+    assert torch.equal(kept["policy"]["weight"], torch.zeros_like(kept["policy"]["weight"]))
+    # The final evaluation ran the kept pair, so the WA model it used is the untuned one...
+    assert all(torch.equal(setup.wa_model.state_dict()[k], frozen[k]) for k in frozen)
+    # ...while the checkpoint holds the tuned one, and `warl eval --run` runs the kept pair.
+    tuned = torch.load(checkpoint_dir(tmp_path) / WA_MODEL, weights_only=True)
+    assert any(not torch.equal(tuned[k], frozen[k]) for k in frozen)
+    evaluated, act = _eval_run(tmp_path, registry, {"wa": wa, "train": settings})
+    loaded = evaluated.wa_model.state_dict()
+    assert all(torch.equal(loaded[k], frozen[k]) for k in frozen)
+    assert evaluated.algorithm.updates > 0 and act is not evaluated.algorithm.act
 
 
 class _Killed(Exception):

@@ -153,7 +153,8 @@ def _trained(args: argparse.Namespace, registry: Any) -> tuple[Any, Any, str]:
     # evaluated, not the cached frozen model.
     load_trained(checkpoint, algorithm, request["algo"], setup.wa_model)
     if args.variant is None:
-        return setup, _selected_act(args.run, request, algorithm), request["algo"]
+        return setup, _selected_act(args.run, request, algorithm, setup.wa_model), \
+            request["algo"]
     variants = algorithm.variants() if hasattr(algorithm, "variants") else {}
     if args.variant not in variants:
         raise ConfigError(f"--variant {args.variant!r}: {request['algo']!r} reports "
@@ -176,17 +177,18 @@ def _in_source_env(request: dict[str, Any], env_id: str, registry: Any) -> dict[
     return {**request, "env": env_id, "settings": {**request["settings"], "env": {}}}
 
 
-def _selected_act(run: Path, request: dict[str, Any], algorithm: Any) -> Any:
+def _selected_act(run: Path, request: dict[str, Any], algorithm: Any, wa_model: Any) -> Any:
     """The policy the run's final evaluation ran: its best weights under
-    ``train.select=best`` (``best_policy.pt``), else the last checkpoint's."""
+    ``train.select=best`` (with the WA model's, loaded into ``wa_model``, when the algorithm
+    fine-tuned it), else the last checkpoint's."""
     from warl.core.training.config import make_train_config
-    from warl.core.training.selection import best_policy
+    from warl.core.training.selection import best_state, load_selected
 
-    best = best_policy(run, make_train_config(request["settings"]["train"]).select)
+    best = best_state(run, make_train_config(request["settings"]["train"]).select)
     if best is None:
         return algorithm.act
     policy = algorithm.make_policy()
-    policy.load_policy_state(best)
+    load_selected(best, policy, wa_model)
     return policy.act
 
 

@@ -97,15 +97,14 @@ def check_expert(config: Any, algorithm: Any, who: str, env_spec: Any) -> None:
 
 
 def check_select(config: Any, algorithm: Any, who: str) -> None:
-    """``train.select=best`` keeps the evaluated policy weights: the algorithm must have a
-    rollout policy of its own (``make_policy`` and ``policy_state``) and a frozen WA model."""
+    """``train.select=best`` keeps the evaluated policy weights (and the WA model's, for an
+    algorithm that fine-tunes it): the algorithm must have a rollout policy of its own
+    (``make_policy`` and ``policy_state``)."""
     if config.select != "best":
         return
-    if not (hasattr(algorithm, "make_policy") and hasattr(algorithm, "policy_state")) or \
-            getattr(algorithm, "trains_wa_model", False):
+    if not (hasattr(algorithm, "make_policy") and hasattr(algorithm, "policy_state")):
         raise ConfigError(f"train.select=best: {who!r} has no separate policy weights to keep "
-                          f"(it needs make_policy and policy_state, and a frozen WA model); "
-                          f"use train.select=last")
+                          f"(it needs make_policy and policy_state); use train.select=last")
 
 
 def preflight(request: Mapping[str, Any], registry: Registry) -> None:

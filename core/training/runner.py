@@ -26,6 +26,7 @@ from warl.core.training.checkpoint import checkpoint_dir
 from warl.core.training.config import TrainConfig
 from warl.core.training.contract import kind_of
 from warl.core.training.log import RunLog
+from warl.core.training.selection import load_selected
 from warl.core.training.session import SCRATCH, Counters, Session
 from warl.core.training.transitions import to_tensordict
 
@@ -103,7 +104,9 @@ def acting(session: Session) -> dict[str, Callable[..., Any]]:
     own (its id), then any variants it names (e.g. PLD's distilled policy)."""
     algo, name = session.algorithm, session.algorithm_id
     if hasattr(algo, "policy_state") and session.policy is not algo:
-        session.policy.load_policy_state(session.selected_policy_state())
+        # With train.select=best, the best evaluation's weights: the WA model's too when the
+        # algorithm fine-tuned it (no checkpoint follows the final evaluation).
+        load_selected(session.selected_policy_state(), session.policy, session.wa_model)
     acts = {name: session.policy.act}
     variants = getattr(algo, "variants", None)
     if variants is not None:

@@ -41,7 +41,7 @@ from warl.core.training.collector import (
 from warl.core.training.config import TrainConfig
 from warl.core.training.counters import TRAIN_SEED_BASE, Counters, train_seed
 from warl.core.training.log import RunLog
-from warl.core.training.selection import best_policy, keep_if_best
+from warl.core.training.selection import best_state, keep_if_best
 
 __all__ = ["SCRATCH", "TRAIN_SEED_BASE", "Counters", "Session", "train_seed"]
 
@@ -336,7 +336,7 @@ class Session:
     def selected_policy_state(self) -> Any:
         """The weights the final evaluation runs: the algorithm's last ones, or with
         ``train.select=best`` those of the best evaluation during training (if any ran)."""
-        best = best_policy(self.run_dir, self.config.select) \
+        best = best_state(self.run_dir, self.config.select) \
             if self.counters.best_eval_sr is not None else None
         return best if best is not None else self.algorithm.policy_state()
 
