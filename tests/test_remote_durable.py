@@ -23,6 +23,13 @@ TOKEN = "d" * 32
 HORIZON = 500  # MetaWorld's episode length, the longest episode of SMALL_TASK
 
 
+def _executed(db: sqlite3.Connection) -> int:
+    """The train steps the serving side has executed, from its outbox's own count."""
+    row = db.execute("SELECT SUM(n) FROM written WHERE stream = 'train' AND "
+                     "kind = 'step'").fetchone()
+    return int(row[0] or 0)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,13 +83,11 @@ def test_serving_side_killed_20_times_and_learner_once_nothing_lost(small_wa, tm
     kills, learner_killed = 0, False
     deadline = time.time() + 900
 
-    def executed() -> int:
-        """The train steps the serving side has run, from its outbox (0 while unreadable)."""
+    def executed_so_far() -> int:
+        """The train steps the serving side has run (0 while its outbox is unreadable)."""
         try:
             with sqlite3.connect(state / "outbox.sqlite", timeout=1) as db:
-                row = db.execute("SELECT SUM(n) FROM written WHERE stream = 'train' AND "
-                                 "kind = 'step'").fetchone()
-            return int(row[0] or 0)
+                return _executed(db)
         except sqlite3.Error:
             return 0
 
@@ -101,8 +106,9 @@ def test_serving_side_killed_20_times_and_learner_once_nothing_lost(small_wa, tm
             saved = run / "checkpoint" / "state.json"
             # The learner dies once a whole episode lies past its checkpoint, so that its
             # resume has something to take back from the outbox.
-            at = json.loads(saved.read_text())["env_steps"] if saved.is_file() else 0
-            if not learner_killed and at >= 2000 and executed() >= at + HORIZON + 100:
+            at = json.loads(saved.read_text())["env_steps"] \
+                if not learner_killed and saved.is_file() else 0
+            if not learner_killed and at >= 2000 and executed_so_far() >= at + HORIZON + 100:
                 learner.send_signal(signal.SIGKILL)
                 learner.wait()
                 learner_killed = True
@@ -122,8 +128,7 @@ def test_serving_side_killed_20_times_and_learner_once_nothing_lost(small_wa, tm
                 proc.wait()
     assert learner_killed and kills == 20
     with sqlite3.connect(state / "outbox.sqlite") as db:
-        executed = db.execute("SELECT SUM(n) FROM written WHERE stream = 'train' AND "
-                              "kind = 'step'").fetchone()[0]
+        executed = _executed(db)
         left = [decode(f) for (f,) in db.execute(
             "SELECT frame FROM steps WHERE stream = 'train' ORDER BY epoch, seq")]
     counters = json.loads((run / "state.json").read_text())

@@ -5,25 +5,16 @@ weights with its policy's, in one file: the pair an evaluation ran is never spli
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from warl.core.checkpoints import save_checkpoint
 from warl.core.training.collector import RolloutState
 from warl.core.training.counters import Counters
 
 BEST_POLICY = "best_policy.pt"
 BEST_ROLLOUT = "best_rollout.pt"  # {"policy": ..., "wa_model": ...}
-
-
-def _save(obj: Any, path: Path) -> None:
-    """Write ``obj`` to ``path`` atomically: a killed run keeps the previous best whole."""
-    import torch
-
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def keep_if_best(run_dir: Path, counters: Counters, success_rate: float, env_steps: int,
@@ -33,11 +24,13 @@ def keep_if_best(run_dir: Path, counters: Counters, success_rate: float, env_ste
     if state is None or (counters.best_eval_sr is not None
                          and success_rate < counters.best_eval_sr):
         return
-    # Written before the counters say so, so that a checkpoint never names a missing file.
+    # Written (atomically: a killed run keeps the previous best whole) before the counters
+    # say so, so that a checkpoint never names a missing file.
     if isinstance(state, RolloutState):
-        _save({"policy": state.policy, "wa_model": state.wa_model}, run_dir / BEST_ROLLOUT)
+        save_checkpoint(run_dir / BEST_ROLLOUT,
+                        {"policy": state.policy, "wa_model": state.wa_model})
     else:
-        _save(state, run_dir / BEST_POLICY)
+        save_checkpoint(run_dir / BEST_POLICY, state)
     counters.best_eval_sr, counters.best_eval_steps = success_rate, env_steps
 
 
